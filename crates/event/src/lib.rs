@@ -1,0 +1,314 @@
+//! Events as EventBridge matches them: flattened into fields (SPEC.md §1.3).
+//!
+//! A field is a dotted path of object keys, a leaf value (string, number,
+//! `true`, `false`, `null`) and the chain of `(array, element)` positions
+//! it sits under, which array-consistent matching needs (SPEC.md §2.12).
+//! Objects and arrays are never values; empty ones produce nothing; arrays
+//! add no path step; a key holding a dot is the same as nesting.
+//!
+//! ```
+//! use evmatch_event::{parse, flatten, Leaf};
+//! let v = parse(br#"{"detail": {"a": [{"b": 1}, {"b": "x"}], "e": {}}}"#).unwrap();
+//! let ev = flatten(&v).unwrap();
+//! let paths: Vec<&str> = ev.fields().iter().map(|f| f.path.as_str()).collect();
+//! assert_eq!(paths, ["detail.a.b", "detail.a.b"]);
+//! assert_eq!(ev.fields()[1].leaf, Leaf::String("x".into()));
+//! ```
+#![deny(missing_docs)]
+
+use evmatch_json::{comparable_f64, parse_value_with_depth, JsonError, Value};
+use std::fmt;
+
+pub use evmatch_json::DEFAULT_MAX_DEPTH;
+
+/// A leaf value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf {
+    /// A string, unescaped.
+    String(String),
+    /// A number: its literal text and, when comparable (SPEC.md §3.2), its
+    /// value.
+    Number {
+        /// As written in the event.
+        text: Box<str>,
+        /// The comparable value, if any.
+        value: Option<f64>,
+    },
+    /// `true` / `false`
+    Bool(bool),
+    /// `null`
+    Null,
+}
+
+/// One flattened field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Dotted path of object keys.
+    pub path: String,
+    /// The leaf value.
+    pub leaf: Leaf,
+    /// `(array id, element index)` for every array this leaf sits in,
+    /// outermost first. Array ids are unique within one event.
+    pub arrays: Vec<(u32, u32)>,
+}
+
+impl Field {
+    /// Two fields can be used together under array consistency when they
+    /// agree on the element of every array they both sit in.
+    pub fn compatible(&self, other: &Field) -> bool {
+        compatible(&self.arrays, &other.arrays)
+    }
+}
+
+/// Whether two array-position chains agree on every shared array.
+pub fn compatible(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
+    // Chains share a common prefix of arrays (ids are allocated in
+    // document order and a chain lists ancestors): compare the shared ids.
+    for (x, y) in a.iter().zip(b.iter()) {
+        if x.0 != y.0 {
+            return true;
+        }
+        if x.1 != y.1 {
+            return false;
+        }
+    }
+    true
+}
+
+/// A flattened event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlatEvent {
+    fields: Vec<Field>,
+}
+
+impl FlatEvent {
+    /// The fields in document order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The fields at `path`.
+    pub fn at<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Field> + 'a {
+        self.fields.iter().filter(move |f| f.path == path)
+    }
+}
+
+/// Why an event could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventError {
+    /// The bytes are not UTF-8.
+    Utf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// Not valid JSON.
+    Json(JsonError),
+    /// The top-level value is not an object.
+    NotAnObject,
+    /// Nested deeper than allowed.
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::Utf8 { offset } => write!(f, "invalid UTF-8 at byte {offset}"),
+            EventError::Json(e) => write!(f, "invalid JSON: {e}"),
+            EventError::NotAnObject => write!(f, "Event must be a JSON object"),
+            EventError::TooDeep { limit } => {
+                write!(f, "event nesting is deeper than the limit of {limit}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// Parses event bytes (UTF-8 JSON) with the default depth limit.
+pub fn parse(bytes: &[u8]) -> Result<Value, EventError> {
+    parse_with_depth(bytes, DEFAULT_MAX_DEPTH)
+}
+
+/// Parses event bytes with an explicit depth limit.
+pub fn parse_with_depth(bytes: &[u8], max_depth: usize) -> Result<Value, EventError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| EventError::Utf8 {
+        offset: e.valid_up_to(),
+    })?;
+    parse_value_with_depth(text, max_depth).map_err(EventError::Json)
+}
+
+/// Flattens an event; the top level must be an object.
+pub fn flatten(event: &Value) -> Result<FlatEvent, EventError> {
+    let Value::Object(members) = event else {
+        return Err(EventError::NotAnObject);
+    };
+    let mut out = FlatEvent::default();
+    let mut next_array = 0u32;
+    let mut path = String::new();
+    let mut arrays = Vec::new();
+    for (k, v) in members {
+        path.clear();
+        path.push_str(k);
+        walk(
+            v,
+            &mut path,
+            &mut arrays,
+            &mut next_array,
+            &mut out.fields,
+            1,
+        )?;
+    }
+    Ok(out)
+}
+
+fn walk(
+    v: &Value,
+    path: &mut String,
+    arrays: &mut Vec<(u32, u32)>,
+    next_array: &mut u32,
+    out: &mut Vec<Field>,
+    depth: usize,
+) -> Result<(), EventError> {
+    if depth > DEFAULT_MAX_DEPTH {
+        return Err(EventError::TooDeep {
+            limit: DEFAULT_MAX_DEPTH,
+        });
+    }
+    let leaf = match v {
+        Value::Object(members) => {
+            let base = path.len();
+            for (k, child) in members {
+                path.truncate(base);
+                path.push('.');
+                path.push_str(k);
+                walk(child, path, arrays, next_array, out, depth + 1)?;
+            }
+            path.truncate(base);
+            return Ok(());
+        }
+        Value::Array(items) => {
+            let id = *next_array;
+            *next_array = next_array.wrapping_add(1);
+            for (i, child) in items.iter().enumerate() {
+                arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
+                walk(child, path, arrays, next_array, out, depth + 1)?;
+                arrays.pop();
+            }
+            return Ok(());
+        }
+        Value::String(s) => Leaf::String(s.clone()),
+        Value::Number(n) => Leaf::Number {
+            text: n.clone(),
+            value: comparable_f64(n),
+        },
+        Value::Bool(b) => Leaf::Bool(*b),
+        Value::Null => Leaf::Null,
+    };
+    out.push(Field {
+        path: path.clone(),
+        leaf,
+        arrays: arrays.clone(),
+    });
+    Ok(())
+}
+
+/// Converts a `serde_json::Value`. Number text is serde_json's rendering
+/// of the number (`300`, `300.5`; a float that was written `300.0` stays
+/// `300.0`), which matches by value exactly as the original would.
+pub fn from_serde(v: &serde_json::Value) -> Result<Value, EventError> {
+    from_serde_at(v, 0)
+}
+
+fn from_serde_at(v: &serde_json::Value, depth: usize) -> Result<Value, EventError> {
+    if depth > DEFAULT_MAX_DEPTH {
+        return Err(EventError::TooDeep {
+            limit: DEFAULT_MAX_DEPTH,
+        });
+    }
+    Ok(match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.to_string().into()),
+        serde_json::Value::String(s) => Value::String(s.clone()),
+        serde_json::Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| from_serde_at(x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), from_serde_at(x, depth + 1)?)))
+                .collect::<Result<_, EventError>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(s: &str) -> FlatEvent {
+        flatten(&parse(s.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn spec_1_3_example() {
+        let ev = flat(
+            r#"{"source":"aws.ec2","resources":["arn:x"],"detail":{"c-count":5,"x-limit":301.8,"state":"running","e":{},"l":[]}}"#,
+        );
+        let got: Vec<(&str, &Leaf)> = ev
+            .fields()
+            .iter()
+            .map(|f| (f.path.as_str(), &f.leaf))
+            .collect();
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[0], ("source", &Leaf::String("aws.ec2".into())));
+        assert_eq!(got[1].0, "resources");
+        assert_eq!(
+            got[3],
+            (
+                "detail.x-limit",
+                &Leaf::Number {
+                    text: "301.8".into(),
+                    value: Some(301.8)
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn dotted_keys_equal_nesting() {
+        let a = flat(r#"{"detail":{"state.status":"running"}}"#);
+        let b = flat(r#"{"detail":{"state":{"status":"running"}}}"#);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn array_positions() {
+        let ev = flat(r#"{"e":[{"f":"Anna","l":"Smith"},{"f":"Peter","l":"Jones"}]}"#);
+        let f = ev.fields();
+        assert!(f[0].compatible(&f[1]));
+        assert!(!f[0].compatible(&f[3]));
+        let nested = flat(r#"{"a":[["x"],["y"]]}"#);
+        assert_eq!(nested.fields().len(), 2);
+        assert!(!nested.fields()[0].compatible(&nested.fields()[1]));
+        let two = flat(r#"{"a":[1,2],"b":[3]}"#);
+        assert!(two.fields()[0].compatible(&two.fields()[2]));
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert_eq!(
+            flatten(&parse(b"[1]").unwrap()),
+            Err(EventError::NotAnObject)
+        );
+        assert!(matches!(
+            parse(b"{\"a\":\xff}"),
+            Err(EventError::Utf8 { .. })
+        ));
+    }
+}

@@ -1,0 +1,182 @@
+//! The binary64 number model of SPEC.md §3.2.
+//!
+//! A JSON number literal is *comparable* when the nearest `f64` is finite
+//! and its shortest round-trip decimal equals the literal exactly. Only
+//! comparable numbers take part in numeric equality, ranges and numeric
+//! anything-but; the rest match by literal text only.
+
+/// An exact decimal: `(-1)^negative × digits × 10^exponent`, with no leading
+/// or trailing zeros in `digits` (zero is the empty digit string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal {
+    /// Sign (never set for zero).
+    pub negative: bool,
+    /// Significant digits, ASCII, no leading or trailing zeros.
+    pub digits: String,
+    /// Power of ten applied to `digits`.
+    pub exponent: i64,
+}
+
+impl Decimal {
+    /// Parses a JSON number literal (also accepts Rust's `{:e}` output).
+    /// Returns `None` for text that is not a number.
+    pub fn parse(text: &str) -> Option<Decimal> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        let negative = bytes.first() == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let mut digits = String::new();
+        let mut exponent: i64 = 0;
+        let mut seen_digit = false;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii_digit() {
+                digits.push(b as char);
+                seen_digit = true;
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            while let Some(&b) = bytes.get(i) {
+                if b.is_ascii_digit() {
+                    digits.push(b as char);
+                    exponent -= 1;
+                    seen_digit = true;
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if !seen_digit {
+            return None;
+        }
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            let mut exp_neg = false;
+            match bytes.get(i) {
+                Some(b'+') => i += 1,
+                Some(b'-') => {
+                    exp_neg = true;
+                    i += 1;
+                }
+                _ => {}
+            }
+            let mut e: i64 = 0;
+            let mut any = false;
+            while let Some(&b) = bytes.get(i) {
+                if b.is_ascii_digit() {
+                    e = e.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+                    any = true;
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            if !any {
+                return None;
+            }
+            exponent = exponent.saturating_add(if exp_neg { -e } else { e });
+        }
+        if i != bytes.len() {
+            return None;
+        }
+        let trimmed_lead = digits.trim_start_matches('0');
+        let trimmed = trimmed_lead.trim_end_matches('0');
+        let trailing = trimmed_lead.len() - trimmed.len();
+        if trimmed.is_empty() {
+            return Some(Decimal {
+                negative: false,
+                digits: String::new(),
+                exponent: 0,
+            });
+        }
+        Some(Decimal {
+            negative,
+            digits: trimmed.to_string(),
+            exponent: exponent.saturating_add(trailing as i64),
+        })
+    }
+
+    /// Number of digits after the decimal point in the exact value.
+    pub fn fraction_digits(&self) -> u64 {
+        if self.exponent >= 0 {
+            0
+        } else {
+            self.exponent.unsigned_abs()
+        }
+    }
+}
+
+/// The `f64` value of a JSON number literal if it is comparable under
+/// SPEC.md §3.2: finite, and exactly the shortest round-trip decimal of the
+/// nearest double. `-0` is `0`.
+///
+/// ```
+/// use evmatch_json::comparable_f64;
+/// assert_eq!(comparable_f64("3.0e2"), Some(300.0));
+/// assert_eq!(comparable_f64("1E309"), None); // overflow
+/// assert_eq!(comparable_f64("1E-325"), None); // underflows to zero
+/// assert_eq!(comparable_f64("0.10000000000000001"), None); // too many digits
+/// assert_eq!(comparable_f64("12345678901234567"), None);
+/// assert!(comparable_f64("1E-320").is_some()); // subnormal that round-trips
+/// ```
+pub fn comparable_f64(text: &str) -> Option<f64> {
+    let d: f64 = text.parse().ok()?;
+    if !d.is_finite() {
+        return None;
+    }
+    let exact = Decimal::parse(text)?;
+    let shortest = Decimal::parse(&format!("{d:e}"))?;
+    if exact == shortest {
+        Some(if d == 0.0 { 0.0 } else { d })
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_spellings_are_equal_values() {
+        for t in [
+            "300", "300.0", "3.0e2", "3e2", "3E+2", "30000e-2", "300.000",
+        ] {
+            assert_eq!(comparable_f64(t), Some(300.0), "{t}");
+        }
+        assert_eq!(comparable_f64("-0"), Some(0.0));
+        assert!(comparable_f64("-0").is_some_and(|v| v.is_sign_positive()));
+    }
+
+    #[test]
+    fn non_comparable_literals() {
+        for t in [
+            "1E309",
+            "1E-325",
+            "0.10000000000000001",
+            "12345678901234567",
+            "123456789012345678901234567890",
+            "1e400",
+            "1E-400",
+        ] {
+            assert_eq!(comparable_f64(t), None, "{t}");
+        }
+        assert_eq!(comparable_f64("9007199254740993"), None);
+        assert_eq!(comparable_f64("9007199254740992"), Some(9007199254740992.0));
+        assert_eq!(comparable_f64("0e99999999999999999999"), Some(0.0));
+    }
+
+    #[test]
+    fn decimal_normalises() {
+        let a = Decimal::parse("0012.3400").unwrap();
+        assert_eq!(a.digits, "1234");
+        assert_eq!(a.exponent, -2);
+        assert_eq!(a.fraction_digits(), 2);
+    }
+}

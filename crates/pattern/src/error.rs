@@ -1,0 +1,118 @@
+//! Pattern errors: the AWS reason text, plus where it is.
+
+use evmatch_json::{JsonError, Position};
+use std::fmt;
+
+/// What kind of problem a pattern has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Not valid JSON (the reason is the JSON parser's message).
+    Syntax,
+    /// Wrong shape: not an object, empty containers, `$or` misuse, ...
+    Structure,
+    /// A bad operator or operand.
+    Operator,
+    /// A limit of SPEC.md §3.3 (size, `$or` combinations, wildcard
+    /// complexity).
+    Limit,
+}
+
+/// Why a pattern was rejected.
+///
+/// `Display` gives AWS's first line, `Event pattern is not valid. Reason:
+/// <reason>`; [`PatternError::reason`] gives the reason alone, which is
+/// what tests compare, and [`PatternError::location`] where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    kind: ErrorKind,
+    reason: String,
+    position: Option<Position>,
+    path: String,
+    source: String,
+}
+
+impl PatternError {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        reason: String,
+        position: Option<Position>,
+        path: String,
+        source: &str,
+    ) -> Self {
+        PatternError {
+            kind,
+            reason,
+            position,
+            path,
+            source: source.to_string(),
+        }
+    }
+
+    pub(crate) fn syntax(e: JsonError, source: &str) -> Self {
+        PatternError::new(
+            ErrorKind::Syntax,
+            e.message,
+            Some(e.position),
+            String::new(),
+            source,
+        )
+    }
+
+    /// The kind of problem.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The reason text, exactly as AWS words it where AWS has a text.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Line and column (1-based) of the offending token, when it has one.
+    pub fn position(&self) -> Option<Position> {
+        self.position
+    }
+
+    /// Dotted path of pattern keys leading to the problem (empty at the
+    /// top level).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// A one-line location: `line 3, column 14, at detail.state`.
+    pub fn location(&self) -> String {
+        let mut s = String::new();
+        if let Some(p) = self.position {
+            s.push_str(&format!("line {}, column {}", p.line, p.column));
+        }
+        if !self.path.is_empty() {
+            if !s.is_empty() {
+                s.push_str(", ");
+            }
+            s.push_str("at ");
+            s.push_str(&self.path);
+        }
+        s
+    }
+
+    /// The message as AWS prints it: the reason line, then Jackson's
+    /// location line (`at [Source: (String)"..."; line: L, column: C]`).
+    pub fn aws_message(&self) -> String {
+        match self.position {
+            Some(p) => format!(
+                "{}\n at [Source: (String)\"{}\"; line: {}, column: {}]",
+                self, self.source, p.line, p.column
+            ),
+            None => self.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event pattern is not valid. Reason: {}", self.reason)
+    }
+}
+
+impl std::error::Error for PatternError {}
