@@ -170,9 +170,9 @@ impl<'a> Compiler<'a> {
             };
             any = true;
             if key == "$or" {
-                self.keys.push(key);
+                // `$or` is not a path step: its alternatives sit at the
+                // enclosing object's path.
                 self.parse_or(rules)?;
-                self.keys.pop();
                 continue;
             }
             if in_or && RESERVED_IN_OR.contains(&key.as_str()) {
@@ -649,5 +649,132 @@ fn text_of(t: &Token<'_>) -> String {
         Token::Number(n) => n.to_string(),
         Token::Bool(b) => b.to_string(),
         Token::Null => "null".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, CompileOptions, Exact, Matcher};
+
+    fn reason(p: &str) -> String {
+        compile(p, &CompileOptions::default())
+            .unwrap_err()
+            .reason()
+            .to_string()
+    }
+
+    fn paths(p: &str) -> Vec<Vec<String>> {
+        compile(p, &CompileOptions::default())
+            .unwrap()
+            .branches()
+            .iter()
+            .map(|b| b.fields().iter().map(|f| f.path.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn or_is_not_a_path_step() {
+        // Regression: `$or` once leaked into the field path (SPEC.md §2.10).
+        assert_eq!(
+            paths(r#"{"detail":{"$or":[{"a":["x"]},{"b":["y"]}]}}"#),
+            vec![vec!["detail.a".to_string()], vec!["detail.b".to_string()]]
+        );
+    }
+
+    #[test]
+    fn or_cross_product_with_siblings() {
+        // SPEC.md §2.10: {source, A}, {source, B, C}, {source, B, D}.
+        let got = paths(
+            r#"{"source":["s"],"$or":[{"a":["1"]},{"b":["2"],"$or":[{"c":["3"]},{"d":["4"]}]}]}"#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                vec!["a", "source"],
+                vec!["b", "c", "source"],
+                vec!["b", "d", "source"]
+            ]
+        );
+    }
+
+    #[test]
+    fn last_write_wins_per_path() {
+        // SPEC.md §2.11: duplicate keys, last wins; nested duplicates merge
+        // per full path; a dotted key and nesting are the same path.
+        let p = compile(
+            r#"{"a":{"b":["x"]},"a":{"c":["y"]},"d.e":["1"],"d":{"e":["2"]}}"#,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let f = p.branches()[0].fields();
+        let got: Vec<(&str, &Matcher)> = f
+            .iter()
+            .map(|f| (f.path.as_str(), &f.matchers[0]))
+            .collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2], ("d.e", &Matcher::Exact(Exact::String("2".into()))));
+    }
+
+    #[test]
+    fn first_error_in_document_order() {
+        // SPEC.md §2.1: one left-to-right pass.
+        assert_eq!(
+            reason(r#"{"a":[{"prefix":1}],"b":[]}"#),
+            "prefix match pattern must be a string"
+        );
+        assert_eq!(
+            reason(r#"{"b":[],"a":[{"prefix":1}]}"#),
+            "Empty arrays are not allowed"
+        );
+        // A semantic error before a syntax error wins, as in a streaming parser.
+        assert_eq!(
+            reason(r#"{"a":[{"nope":1}], "b": xyz}"#),
+            "Unrecognized match type nope"
+        );
+    }
+
+    #[test]
+    fn whole_pattern_limits() {
+        // SPEC.md §3.3: `$or` combinations.
+        let ten = r#"{"$or":[{"a":["1"]},{"b":["1"]},{"c":["1"]},{"d":["1"]},{"e":["1"]},{"f":["1"]},{"g":["1"]},{"h":["1"]},{"i":["1"]},{"j":["1"]}]}"#;
+        let inner = ten.trim_start_matches('{').trim_end_matches('}');
+        let thousand = format!("{{\"x\":{{{inner}}},\"y\":{{{inner}}},\"z\":{{{inner}}}}}");
+        assert!(compile(&thousand, &CompileOptions::default()).is_ok());
+        let more = format!("{{\"x\":{{{inner}}},\"y\":{{{inner}}},\"z\":{{{inner}}},\"w\":{{\"$or\":[{{\"a\":[1]}},{{\"b\":[1]}}]}}}}");
+        let opts = CompileOptions {
+            max_pattern_chars: None,
+            ..CompileOptions::default()
+        };
+        assert!(reason_with(&more, &opts).contains("more than 1000 combinations"));
+        // Size.
+        let big = format!(r#"{{"a":["{}"]}}"#, "x".repeat(5000));
+        assert!(reason(&big).contains("the limit is 4096"));
+        // Wildcard complexity (SPEC.md §2.14 #30).
+        assert_eq!(
+            reason(r#"{"EventBusArn":[{"wildcard":"*:*:*:*:*:event-bus/*"}]}"#),
+            "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character"
+        );
+        let lax = CompileOptions {
+            max_wildcard_complexity: None,
+            ..CompileOptions::default()
+        };
+        assert!(compile(r#"{"a":[{"wildcard":"*:*:*:*:*:event-bus/*"}]}"#, &lax).is_ok());
+    }
+
+    fn reason_with(p: &str, o: &CompileOptions) -> String {
+        compile(p, o).unwrap_err().reason().to_string()
+    }
+
+    #[test]
+    fn error_locations() {
+        let e = compile(
+            "{\n  \"detail\": {\"state\": [{\"prefix\": 5}]}\n}",
+            &CompileOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.path(), "detail.state");
+        let p = e.position().unwrap();
+        assert_eq!(p.line, 2);
+        assert!(e.aws_message().contains("line: 2"));
     }
 }
