@@ -25,6 +25,11 @@ pub enum ErrorKind {
 /// what tests compare, and [`PatternError::location`] where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     kind: ErrorKind,
     reason: String,
     position: Option<Position>,
@@ -41,11 +46,13 @@ impl PatternError {
         source: &str,
     ) -> Self {
         PatternError {
-            kind,
-            reason,
-            position,
-            path,
-            source: source.to_string(),
+            inner: Box::new(Inner {
+                kind,
+                reason,
+                position,
+                path,
+                source: source.to_string(),
+            }),
         }
     }
 
@@ -61,37 +68,37 @@ impl PatternError {
 
     /// The kind of problem.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The reason text, exactly as AWS words it where AWS has a text.
     pub fn reason(&self) -> &str {
-        &self.reason
+        &self.inner.reason
     }
 
     /// Line and column (1-based) of the offending token, when it has one.
     pub fn position(&self) -> Option<Position> {
-        self.position
+        self.inner.position
     }
 
     /// Dotted path of pattern keys leading to the problem (empty at the
     /// top level).
     pub fn path(&self) -> &str {
-        &self.path
+        &self.inner.path
     }
 
     /// A one-line location: `line 3, column 14, at detail.state`.
     pub fn location(&self) -> String {
         let mut s = String::new();
-        if let Some(p) = self.position {
+        if let Some(p) = self.inner.position {
             s.push_str(&format!("line {}, column {}", p.line, p.column));
         }
-        if !self.path.is_empty() {
+        if !self.inner.path.is_empty() {
             if !s.is_empty() {
                 s.push_str(", ");
             }
             s.push_str("at ");
-            s.push_str(&self.path);
+            s.push_str(&self.inner.path);
         }
         s
     }
@@ -99,10 +106,10 @@ impl PatternError {
     /// The message as AWS prints it: the reason line, then Jackson's
     /// location line (`at [Source: (String)"..."; line: L, column: C]`).
     pub fn aws_message(&self) -> String {
-        match self.position {
+        match self.inner.position {
             Some(p) => format!(
                 "{}\n at [Source: (String)\"{}\"; line: {}, column: {}]",
-                self, self.source, p.line, p.column
+                self, self.inner.source, p.line, p.column
             ),
             None => self.to_string(),
         }
@@ -111,7 +118,11 @@ impl PatternError {
 
 impl fmt::Display for PatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Event pattern is not valid. Reason: {}", self.reason)
+        write!(
+            f,
+            "Event pattern is not valid. Reason: {}",
+            self.inner.reason
+        )
     }
 }
 
