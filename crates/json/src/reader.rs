@@ -178,7 +178,7 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             self.root_started = true;
-            return self.read_value(false).map(Some);
+            return self.read_value().map(Some);
         };
         let Some(c) = self.peek_char() else {
             return Err(self.eof_in_container(frame));
@@ -210,7 +210,7 @@ impl<'a> Reader<'a> {
                 if self.pos >= self.src.len() {
                     return Err(self.eof_in_container(frame));
                 }
-                self.read_value(false).map(Some)
+                self.read_value().map(Some)
             }
             State::ObjectNext => match c {
                 ',' => {
@@ -245,7 +245,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => {
                     self.set_state(State::ArrayNext);
-                    self.read_value(true).map(Some)
+                    self.read_value().map(Some)
                 }
             },
             State::ArrayNext => match c {
@@ -256,7 +256,7 @@ impl<'a> Reader<'a> {
                     if self.pos >= self.src.len() {
                         return Err(self.eof_in_container(frame));
                     }
-                    self.read_value(true).map(Some)
+                    self.read_value().map(Some)
                 }
                 ']' => {
                     self.pos += 1;
@@ -400,7 +400,7 @@ impl<'a> Reader<'a> {
         Ok(Token::Key(s))
     }
 
-    fn read_value(&mut self, in_array: bool) -> Result<Token<'a>, JsonError> {
+    fn read_value(&mut self) -> Result<Token<'a>, JsonError> {
         let Some(c) = self.peek_char() else {
             return Err(self.error_at(self.pos, "Unexpected end-of-input: expected a value"));
         };
@@ -417,11 +417,14 @@ impl<'a> Reader<'a> {
             }
             '"' => self.read_string().map(Token::String),
             '-' | '0'..='9' => self.read_number(),
-            ']' if in_array => Err(self.error_at(
+            // Jackson: a closing brace where a value belongs is "expected a
+            // value"; every other odd character (`]` included) is "expected
+            // a valid value (...)".
+            '}' => Err(self.error_at(
                 self.pos,
                 format!("Unexpected character ({}): expected a value", char_desc(c)),
             )),
-            c if c.is_alphanumeric() || c == '_' => {
+            c if is_ident_char(c) && !c.is_ascii_digit() => {
                 let start = self.pos;
                 let word = self.word_at(start);
                 match word {
@@ -461,7 +464,7 @@ impl<'a> Reader<'a> {
         let rest = self.src.get(start..).unwrap_or("");
         let end = rest
             .char_indices()
-            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+            .find(|(_, c)| !is_ident_char(*c))
             .map(|(i, _)| i)
             .unwrap_or(rest.len());
         rest.get(..end).unwrap_or("")
@@ -684,6 +687,12 @@ impl<'a> Reader<'a> {
             ),
         )
     }
+}
+
+/// Characters Jackson reads into an unrecognized token (Java identifier
+/// parts, approximately).
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
 }
 
 /// Jackson's description of a character: `'x' (code 120)`, control

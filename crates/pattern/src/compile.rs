@@ -270,7 +270,11 @@ impl<'a> Compiler<'a> {
                 },
                 Token::Number(n) => Matcher::Exact(Exact::Number {
                     text: n.to_string(),
-                    value: comparable_f64(n),
+                    value: if self.opts.legacy_numeric && legacy_problem(n).is_some() {
+                        None
+                    } else {
+                        comparable_f64(n)
+                    },
                 }),
                 Token::Bool(b) => Matcher::Exact(Exact::Bool(b)),
                 Token::Null => Matcher::Exact(Exact::Null),
@@ -424,6 +428,11 @@ impl<'a> Compiler<'a> {
     }
 
     fn number(&self, text: &str) -> Res<f64> {
+        if self.opts.legacy_numeric {
+            if let Some(reason) = legacy_problem(text) {
+                return Err(self.err(ErrorKind::Operator, reason));
+            }
+        }
         comparable_f64(text).ok_or_else(|| {
             self.err(
                 ErrorKind::Operator,
@@ -637,6 +646,18 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// Why a number is outside the legacy model (±5.0e9, 6 decimals).
+fn legacy_problem(text: &str) -> Option<&'static str> {
+    let v: f64 = text.parse().ok()?;
+    if !(-5.0e9..=5.0e9).contains(&v) {
+        return Some("Value must be between -5.0E9 and 5.0E9, inclusive");
+    }
+    if evmatch_json::Decimal::parse(text).is_some_and(|d| d.fraction_digits() > 6) {
+        return Some("Only values upto 6 decimals are supported");
+    }
+    None
+}
+
 /// Jackson's `getText()` for a token, as used in some reasons.
 fn text_of(t: &Token<'_>) -> String {
     match t {
@@ -759,6 +780,37 @@ mod tests {
             ..CompileOptions::default()
         };
         assert!(compile(r#"{"a":[{"wildcard":"*:*:*:*:*:event-bus/*"}]}"#, &lax).is_ok());
+    }
+
+    #[test]
+    fn legacy_numeric_model() {
+        // SPEC.md §3.1: the opt-in legacy limits and messages.
+        let legacy = CompileOptions {
+            legacy_numeric: true,
+            ..CompileOptions::default()
+        };
+        assert_eq!(
+            reason_with(r#"{"n":[{"numeric":[">",5000000001]}]}"#, &legacy),
+            "Value must be between -5.0E9 and 5.0E9, inclusive"
+        );
+        assert_eq!(
+            reason_with(r#"{"n":[{"numeric":["=",1.0000001]}]}"#, &legacy),
+            "Only values upto 6 decimals are supported"
+        );
+        assert!(compile(r#"{"n":[{"numeric":["=",1.000001]}]}"#, &legacy).is_ok());
+        assert!(compile(
+            r#"{"n":[{"numeric":[">",5000000001]}]}"#,
+            &CompileOptions::default()
+        )
+        .is_ok());
+        let p = compile(r#"{"n":[6000000000]}"#, &legacy).unwrap();
+        assert_eq!(
+            p.branches()[0].fields()[0].matchers[0],
+            Matcher::Exact(Exact::Number {
+                text: "6000000000".into(),
+                value: None
+            })
+        );
     }
 
     fn reason_with(p: &str, o: &CompileOptions) -> String {

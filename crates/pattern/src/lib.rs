@@ -51,6 +51,13 @@ pub struct CompileOptions {
     pub max_wildcard_complexity: Option<usize>,
     /// Deepest nesting of the pattern JSON. Default 256.
     pub max_depth: usize,
+    /// The number model of AWS's 2023 documentation and event-ruler up to
+    /// 1.7.4 (SPEC.md §3.1): numeric operands must lie in ±5.0e9 with at
+    /// most 6 decimals, else `Value must be between -5.0E9 and 5.0E9,
+    /// inclusive` / `Only values upto 6 decimals are supported`; exact
+    /// numbers outside that model match by text only. Default off (the
+    /// binary64 model of §3.2).
+    pub legacy_numeric: bool,
 }
 
 impl Default for CompileOptions {
@@ -60,6 +67,7 @@ impl Default for CompileOptions {
             max_or_combinations: 1000,
             max_wildcard_complexity: Some(10),
             max_depth: 256,
+            legacy_numeric: false,
         }
     }
 }
