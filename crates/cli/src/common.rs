@@ -1,0 +1,111 @@
+//! Helpers shared by the commands.
+
+use evmatch::{CompileOptions, Pattern, PatternError};
+use evmatch_router::RuleDef;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes to stdout, ignoring errors (a closed pipe ends output quietly).
+pub fn write_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+/// Prints `evmatch: <message>` on stderr.
+pub fn error(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "evmatch: {message}");
+}
+
+/// Prints lines on stderr as they are.
+pub fn stderr_lines(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// How a path reads in messages.
+pub fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Reads and loads a rules file; prints the problem and returns `Err(2)`.
+pub fn load_rules_file(path: &Path) -> Result<Vec<RuleDef>, u8> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            error(&format!("cannot read rules file {}: {e}", display(path)));
+            return Err(crate::EXIT_FATAL);
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            error(&format!(
+                "{}: the rules file is not UTF-8 (invalid byte at offset {})",
+                display(path),
+                e.utf8_error().valid_up_to()
+            ));
+            return Err(crate::EXIT_FATAL);
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    evmatch_router::load_rules(text).map_err(|e| {
+        error(&format!("{}: {e}", display(path)));
+        crate::EXIT_FATAL
+    })
+}
+
+/// Compile options with an optional `--max-pattern-size` (0: no limit).
+pub fn compile_options(max_pattern_size: Option<usize>) -> CompileOptions {
+    let mut o = CompileOptions::default();
+    if let Some(n) = max_pattern_size {
+        o.max_pattern_chars = if n == 0 { None } else { Some(n) };
+    }
+    o
+}
+
+/// Compiles every rule (enabled or not).
+pub fn compile_all(
+    rules: &[RuleDef],
+    options: &CompileOptions,
+) -> Vec<Result<Pattern, PatternError>> {
+    rules
+        .iter()
+        .map(|r| evmatch::compile(&r.pattern, options))
+        .collect()
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings() {
+        let mut v = Vec::new();
+        push_json_str(&mut v, "a\"b\\c\n\u{1}é");
+        assert_eq!(String::from_utf8(v).unwrap(), r#""a\"b\\c\n\u0001é""#);
+    }
+}
