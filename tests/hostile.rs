@@ -52,7 +52,11 @@ fn malformed_events() {
         b"{\"a\":01}",
         b"{\"a\":NaN}",
     ] {
-        assert!(r.matches(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        assert!(
+            r.matches(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
     assert_eq!(r.matches(b"[1]"), Err(EventError::NotAnObject));
 }
@@ -69,12 +73,21 @@ fn extreme_numbers() {
     assert!(hit(r#"{"n":[{"numeric":["=",0]}]}"#, r#"{"n":-0.0}"#));
     // 30-digit integers: text only.
     let big = "123456789012345678901234567890";
-    assert!(hit(&format!(r#"{{"n":[{big}]}}"#), &format!(r#"{{"n":{big}}}"#)));
-    assert!(!hit(&format!(r#"{{"n":[{big}]}}"#), &format!(r#"{{"n":{big}.0}}"#)));
+    assert!(hit(
+        &format!(r#"{{"n":[{big}]}}"#),
+        &format!(r#"{{"n":{big}}}"#)
+    ));
+    assert!(!hit(
+        &format!(r#"{{"n":[{big}]}}"#),
+        &format!(r#"{{"n":{big}.0}}"#)
+    ));
     assert_eq!(
-        compile(&format!(r#"{{"n":[{{"numeric":[">",{big}]}}]}}"#), &CompileOptions::default())
-            .unwrap_err()
-            .reason(),
+        compile(
+            &format!(r#"{{"n":[{{"numeric":[">",{big}]}}]}}"#),
+            &CompileOptions::default()
+        )
+        .unwrap_err()
+        .reason(),
         format!("Cannot compare number : {big}")
     );
 }
@@ -88,8 +101,14 @@ fn strings_and_keys() {
     assert!(!hit(r#"{"k":["a"]}"#, r#"{"k":"a","k":"b"}"#));
     // A large string is just a string.
     let s = "x".repeat(5_000_000);
-    assert!(hit(r#"{"s":[{"prefix":"xx"}]}"#, &format!(r#"{{"s":"{s}"}}"#)));
-    assert!(hit(r#"{"s":[{"wildcard":"x*x"}]}"#, &format!(r#"{{"s":"{s}"}}"#)));
+    assert!(hit(
+        r#"{"s":[{"prefix":"xx"}]}"#,
+        &format!(r#"{{"s":"{s}"}}"#)
+    ));
+    assert!(hit(
+        r#"{"s":[{"wildcard":"x*x"}]}"#,
+        &format!(r#"{{"s":"{s}"}}"#)
+    ));
 }
 
 #[test]
@@ -105,11 +124,26 @@ fn large_arrays() {
 fn wrong_types_in_patterns_are_errors() {
     for (p, reason) in [
         (r#"{"a":"x"}"#, r#""a" must be an object or an array"#),
-        (r#"{"a":[["x"]]}"#, "Match value must be String, number, true, false, or null"),
-        (r#"{"a":[{"prefix":null}]}"#, "prefix match pattern must be a string"),
-        (r#"{"a":[{"numeric":{}}]}"#, "Value of numeric must be an array."),
-        (r#"{"a":[{"exists":"true"}]}"#, "exists match pattern must be either true or false."),
-        (r#"{"a":[{"cidr":10}]}"#, "prefix match pattern must be a string"),
+        (
+            r#"{"a":[["x"]]}"#,
+            "Match value must be String, number, true, false, or null",
+        ),
+        (
+            r#"{"a":[{"prefix":null}]}"#,
+            "prefix match pattern must be a string",
+        ),
+        (
+            r#"{"a":[{"numeric":{}}]}"#,
+            "Value of numeric must be an array.",
+        ),
+        (
+            r#"{"a":[{"exists":"true"}]}"#,
+            "exists match pattern must be either true or false.",
+        ),
+        (
+            r#"{"a":[{"cidr":10}]}"#,
+            "prefix match pattern must be a string",
+        ),
         ("[]", "Filter is not an object"),
         ("", "Filter is not an object"),
         ("{}", "Empty objects are not allowed"),
