@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 use evmatch_json::{JsonError, Reader, Token};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -280,6 +281,28 @@ impl<'a> Loader<'a> {
         r.skip_rest_of_value(first).map_err(|e| self.json_error(e))
     }
 
+    /// The next member key of the object being read, or `None` at its end.
+    fn next_key(&self, r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, RulesFileError> {
+        match self.next(r)? {
+            Token::EndObject => Ok(None),
+            Token::Key(k) => Ok(Some(k)),
+            _ => Err(self.error(
+                RulesFileErrorKind::Json,
+                r.token_start(),
+                None,
+                "unexpected token",
+            )),
+        }
+    }
+
+    /// Reads one whole value: its first token and its byte span.
+    fn value_span(&self, r: &mut Reader<'a>) -> Result<(Token<'a>, usize, usize), RulesFileError> {
+        let first = self.next(r)?;
+        let start = r.token_start();
+        self.skip(r, &first)?;
+        Ok((first, start, r.offset()))
+    }
+
     /// Pass 1: checks the whole file is one valid JSON value and finds its
     /// shape.
     fn shape(&self) -> Result<Shape, RulesFileError> {
@@ -306,25 +329,11 @@ impl<'a> Loader<'a> {
                 Token::StartObject => {
                     let mut members = 0usize;
                     let mut rules_array = false;
-                    loop {
-                        match self.next(&mut r)? {
-                            Token::EndObject => break,
-                            Token::Key(k) => {
-                                members += 1;
-                                let v = self.next(&mut r)?;
-                                if k == "Rules" && matches!(v, Token::StartArray) {
-                                    rules_array = true;
-                                }
-                                self.skip(&mut r, &v)?;
-                            }
-                            _ => {
-                                return Err(self.error(
-                                    RulesFileErrorKind::Json,
-                                    r.token_start(),
-                                    None,
-                                    "unexpected token",
-                                ))
-                            }
+                    while let Some(k) = self.next_key(&mut r)? {
+                        members += 1;
+                        let (v, _, _) = self.value_span(&mut r)?;
+                        if k == "Rules" && matches!(v, Token::StartArray) {
+                            rules_array = true;
                         }
                     }
                     if members == 1 && rules_array {
@@ -370,25 +379,10 @@ impl<'a> Loader<'a> {
         let mut out = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         self.next(r)?; // {
-        loop {
-            let t = self.next(r)?;
-            let name = match t {
-                Token::EndObject => break,
-                Token::Key(k) => k.into_owned(),
-                _ => {
-                    return Err(self.error(
-                        RulesFileErrorKind::Json,
-                        r.token_start(),
-                        None,
-                        "unexpected token",
-                    ))
-                }
-            };
+        while let Some(name) = self.next_key(r)? {
+            let name = name.into_owned();
             let key_at = r.token_start();
-            let v = self.next(r)?;
-            let start = r.token_start();
-            self.skip(r, &v)?;
-            let end = r.offset();
+            let (_, start, end) = self.value_span(r)?;
             let line = self.lines.at(start).0;
             if let Some(first_line) = seen.get(&name) {
                 return Err(self.error(
@@ -461,24 +455,9 @@ impl<'a> Loader<'a> {
         obj_at: usize,
     ) -> Result<ParsedRule, RulesFileError> {
         let mut fields: HashMap<&'static str, Field<'a>> = HashMap::new();
-        loop {
-            let key = match self.next(r)? {
-                Token::EndObject => break,
-                Token::Key(k) => k,
-                _ => {
-                    return Err(self.error(
-                        RulesFileErrorKind::Json,
-                        r.token_start(),
-                        None,
-                        "unexpected token",
-                    ))
-                }
-            };
+        while let Some(key) = self.next_key(r)? {
             let key_at = r.token_start();
-            let first = self.next(r)?;
-            let start = r.token_start();
-            self.skip(r, &first)?;
-            let end = r.offset();
+            let (first, start, end) = self.value_span(r)?;
             let known: Option<&'static str> = match key.as_ref() {
                 "Name" => Some("Name"),
                 "EventPattern" => Some("EventPattern"),
