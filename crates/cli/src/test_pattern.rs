@@ -61,12 +61,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
             EXIT_OK
         }
         Err(TestError::Pattern(e)) => {
-            let loc = e.location();
-            if loc.is_empty() {
-                common::stderr_lines(&e.to_string());
-            } else {
-                common::stderr_lines(&format!("{e}\n  at {loc}"));
-            }
+            // Exactly AWS's message: the reason line, then Jackson's
+            // location line(s) where AWS has them.
+            common::stderr_lines(&e.aws_message());
             EXIT_FATAL
         }
         Err(TestError::Event(why)) => {

@@ -489,6 +489,19 @@ fn test_event_pattern_invalid_pattern() {
         stderr(&o).lines().next().unwrap(),
         "Event pattern is not valid. Reason: Empty arrays are not allowed"
     );
+    // The whole message is AWS's, location line included (SPEC.md §2.14 #3;
+    // AWS answered `{"resources": []}` with column 17).
+    let o = run(&[
+        "test-event-pattern",
+        "--event-pattern",
+        r#"{"resources": []}"#,
+        "--event",
+        EVENT,
+    ]);
+    assert_eq!(
+        stderr(&o),
+        "Event pattern is not valid. Reason: Empty arrays are not allowed\n at [Source: (String)\"{\"resources\": []}\"; line: 1, column: 17]\n"
+    );
     // The pattern is checked before the event.
     let o = run(&[
         "test-event-pattern",

@@ -156,7 +156,7 @@ impl<'a> Reader<'a> {
         match self.peek_char() {
             None => Ok(()),
             Some(c) => Err(self.error_at(
-                self.pos,
+                self.after_char(self.pos),
                 format!(
                     "Unexpected character ({}): expected end of input after the top-level value",
                     char_desc(c)
@@ -196,7 +196,7 @@ impl<'a> Reader<'a> {
             State::ObjectColon => {
                 if c != ':' {
                     return Err(self.error_at(
-                        self.pos,
+                        self.after_char(self.pos),
                         format!(
                             "Unexpected character ({}): was expecting a colon to separate field name and value",
                             char_desc(c)
@@ -230,7 +230,7 @@ impl<'a> Reader<'a> {
                 }
                 ']' => Err(self.bad_close(']', frame)),
                 _ => Err(self.error_at(
-                    self.pos,
+                    self.after_char(self.pos),
                     format!(
                         "Unexpected character ({}): was expecting comma to separate Object entries",
                         char_desc(c)
@@ -265,7 +265,7 @@ impl<'a> Reader<'a> {
                 }
                 '}' => Err(self.bad_close('}', frame)),
                 _ => Err(self.error_at(
-                    self.pos,
+                    self.after_char(self.pos),
                     format!(
                         "Unexpected character ({}): was expecting comma to separate Array entries",
                         char_desc(c)
@@ -288,6 +288,16 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Offset just past the character at `at`: Jackson reports a problem
+    /// at the location after the character or token it has just read.
+    fn after_char(&self, at: usize) -> usize {
+        at + self
+            .src
+            .get(at..)
+            .and_then(|s| s.chars().next())
+            .map_or(0, char::len_utf8)
     }
 
     fn set_state(&mut self, state: State) {
@@ -336,6 +346,7 @@ impl<'a> Reader<'a> {
     }
 
     fn expected_key(&self, c: char) -> JsonError {
+        // AWS shows this one at the character itself, not past it.
         self.error_at(
             self.pos,
             format!(
@@ -381,7 +392,7 @@ impl<'a> Reader<'a> {
         };
         let p = self.position_of(frame.start);
         self.error_at(
-            self.pos,
+            self.after_char(self.pos),
             format!(
                 "Unexpected close marker '{}': expected '{}' (for {} starting at [Source: {}; line: {}, column: {}])",
                 got,
@@ -421,7 +432,7 @@ impl<'a> Reader<'a> {
             // value"; every other odd character (`]` included) is "expected
             // a valid value (...)".
             '}' => Err(self.error_at(
-                self.pos,
+                self.after_char(self.pos),
                 format!("Unexpected character ({}): expected a value", char_desc(c)),
             )),
             c if is_ident_char(c) && !c.is_ascii_digit() => {
@@ -441,7 +452,7 @@ impl<'a> Reader<'a> {
                         Ok(Token::Null)
                     }
                     _ => Err(self.error_at(
-                        start,
+                        start + word.len(),
                         format!(
                             "Unrecognized token '{}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
                             word
@@ -450,7 +461,7 @@ impl<'a> Reader<'a> {
                 }
             }
             _ => Err(self.error_at(
-                self.pos,
+                self.after_char(self.pos),
                 format!(
                     "Unexpected character ({}): expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
                     char_desc(c)
@@ -544,7 +555,7 @@ impl<'a> Reader<'a> {
                     .and_then(|s| s.chars().next())
                     .unwrap_or('?');
                 self.error_at(
-                    at,
+                    self.after_char(at),
                     format!(
                         "Unexpected character ({}) in numeric value: {what}",
                         char_desc(c)
@@ -622,7 +633,7 @@ impl<'a> Reader<'a> {
                                 .and_then(|s| s.chars().next())
                                 .unwrap_or('?');
                             return Err(self.error_at(
-                                i - 1,
+                                i,
                                 format!("Unrecognized character escape {}", char_desc(c)),
                             ));
                         }
@@ -659,7 +670,7 @@ impl<'a> Reader<'a> {
                         .and_then(|s| s.chars().next())
                         .unwrap_or('?');
                     return Err(self.error_at(
-                        at + k,
+                        self.after_char(at + k),
                         format!(
                             "Unexpected character ({}): expected a hex-digit for character escape sequence",
                             char_desc(c)
@@ -809,7 +820,7 @@ mod tests {
     #[test]
     fn positions_are_line_and_column() {
         let e = all("{\n  \"a\": ?}").unwrap_err();
-        assert_eq!((e.position.line, e.position.column), (2, 8));
+        assert_eq!((e.position.line, e.position.column), (2, 9));
     }
 
     #[test]

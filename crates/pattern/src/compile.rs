@@ -56,6 +56,15 @@ pub(crate) struct Compiler<'a> {
     overflow: bool,
     /// Wildcards seen, checked for complexity once the pattern is read.
     wildcards: Vec<(Wildcard, usize, String)>,
+    /// What the last token was, for Jackson-compatible error locations.
+    last: Last,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Key,
+    String,
+    Other,
 }
 
 type Res<T> = Result<T, PatternError>;
@@ -68,6 +77,7 @@ impl<'a> Compiler<'a> {
             keys: Vec::new(),
             overflow: false,
             wildcards: Vec::new(),
+            last: Last::Other,
         }
     }
 
@@ -75,7 +85,7 @@ impl<'a> Compiler<'a> {
         let mut rules: Vec<BranchMap> = Vec::new();
         match self.next()? {
             Some(Token::StartObject) => {}
-            _ => return Err(self.err(ErrorKind::Structure, "Filter is not an object")),
+            _ => return Err(self.err_unread(ErrorKind::Structure, "Filter is not an object")),
         }
         self.parse_object(&mut rules, false)?;
         if let Err(e) = self.r.finish() {
@@ -115,7 +125,7 @@ impl<'a> Compiler<'a> {
                         Some(self.r.position_of(*offset)),
                         path.clone(),
                         self.r.source(),
-                    ));
+                    ).aws_locations(0));
                 }
             }
         }
@@ -137,9 +147,16 @@ impl<'a> Compiler<'a> {
     }
 
     fn next(&mut self) -> Res<Option<Token<'a>>> {
-        self.r
+        let t = self
+            .r
             .next_token()
-            .map_err(|e| PatternError::syntax(e, self.r.source()))
+            .map_err(|e| PatternError::syntax(e, self.r.source()))?;
+        self.last = match &t {
+            Some(Token::Key(_)) => Last::Key,
+            Some(Token::String(_)) => Last::String,
+            _ => Last::Other,
+        };
+        Ok(t)
     }
 
     /// Next token where the grammar guarantees one (inside a container).
@@ -151,13 +168,35 @@ impl<'a> Compiler<'a> {
     }
 
     fn err(&self, kind: ErrorKind, reason: impl Into<String>) -> PatternError {
+        self.err_at(kind, reason, self.jackson_offset(true))
+    }
+
+    /// For checks the reference makes on a string token's type without
+    /// reading its text: Jackson then stands just past the opening quote.
+    fn err_unread(&self, kind: ErrorKind, reason: impl Into<String>) -> PatternError {
+        self.err_at(kind, reason, self.jackson_offset(false))
+    }
+
+    fn err_at(&self, kind: ErrorKind, reason: impl Into<String>, offset: usize) -> PatternError {
         PatternError::new(
             kind,
             reason.into(),
-            Some(self.r.position_of(self.r.token_start())),
+            Some(self.r.position_of(offset)),
             self.keys.join("."),
             self.r.source(),
         )
+    }
+
+    /// Where Jackson's "current location" is after the last token, which is
+    /// where AWS locates an error: past the token, except that after a field
+    /// name Jackson has already lexed the start of the value, and a string
+    /// is consumed only as far as its text has been read.
+    fn jackson_offset(&self, string_read: bool) -> usize {
+        match self.last {
+            Last::String if !string_read => self.r.token_start() + 1,
+            Last::Key => value_lexeme_end(self.r.source(), self.r.offset()),
+            _ => self.r.offset(),
+        }
     }
 
     fn parse_object(&mut self, rules: &mut Vec<BranchMap>, in_or: bool) -> Res<()> {
@@ -189,7 +228,7 @@ impl<'a> Compiler<'a> {
                     self.write_rules(rules, path)?;
                 }
                 _ => {
-                    return Err(self.err(
+                    return Err(self.err_unread(
                         ErrorKind::Structure,
                         format!("\"{key}\" must be an object or an array"),
                     ))
@@ -232,7 +271,7 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 _ => {
-                    return Err(self.err(
+                    return Err(self.err_unread(
                         ErrorKind::Structure,
                         "Only JSON object is allowed in array of $or relationship.",
                     ))
@@ -343,7 +382,7 @@ impl<'a> Compiler<'a> {
             }
             "numeric" => {
                 if self.tok()? != Token::StartArray {
-                    return Err(self.err(op, "Value of numeric must be an array."));
+                    return Err(self.err_unread(op, "Value of numeric must be an array."));
                 }
                 let range = self.numeric()?;
                 self.end_object(TOO_MANY_ELEMENTS)?;
@@ -354,9 +393,8 @@ impl<'a> Compiler<'a> {
                 let v = match self.tok()? {
                     Token::Bool(b) => b,
                     _ => {
-                        return Err(
-                            self.err(op, "exists match pattern must be either true or false.")
-                        )
+                        return Err(self
+                            .err_unread(op, "exists match pattern must be either true or false."))
                     }
                 };
                 self.end_object(ONE_KEY)?;
@@ -366,7 +404,8 @@ impl<'a> Compiler<'a> {
                 let Token::String(s) = self.tok()? else {
                     return Err(self.err(op, "prefix match pattern must be a string"));
                 };
-                let range = parse_cidr(&s).map_err(|m| self.err(op, m))?;
+                // Raised outside the JSON parser: AWS gives no location.
+                let range = parse_cidr(&s).map_err(|m| self.err(op, m).aws_locations(0))?;
                 self.end_object(ONE_KEY)?;
                 Ok(Matcher::Cidr(range))
             }
@@ -456,7 +495,7 @@ impl<'a> Compiler<'a> {
         match operator.as_str() {
             "=" => {
                 let Token::Number(val) = v else {
-                    return Err(self.err(op, "Value of equals must be numeric"));
+                    return Err(self.err_unread(op, "Value of equals must be numeric"));
                 };
                 if self.tok()? != Token::EndArray {
                     return Err(self.err(op, TOO_MANY_ELEMENTS));
@@ -469,7 +508,7 @@ impl<'a> Compiler<'a> {
             }
             ">=" | ">" => {
                 let Token::Number(val) = v else {
-                    return Err(self.err(op, format!("Value of {operator} must be numeric")));
+                    return Err(self.err_unread(op, format!("Value of {operator} must be numeric")));
                 };
                 let inclusive = operator == ">=";
                 let t = self.tok()?;
@@ -492,7 +531,7 @@ impl<'a> Compiler<'a> {
                     _ => return Err(self.err(op, format!("Bad numeric range operator: {op2}"))),
                 };
                 let Token::Number(top) = self.tok()? else {
-                    return Err(self.err(op, format!("Value of {op2} must be numeric")));
+                    return Err(self.err_unread(op, format!("Value of {op2} must be numeric")));
                 };
                 if self.tok()? != Token::EndArray {
                     return Err(self.err(op, "Too many terms in numeric range expression"));
@@ -509,7 +548,7 @@ impl<'a> Compiler<'a> {
             }
             "<=" | "<" => {
                 let Token::Number(val) = v else {
-                    return Err(self.err(op, format!("Value of {operator} must be numeric")));
+                    return Err(self.err_unread(op, format!("Value of {operator} must be numeric")));
                 };
                 if self.tok()? != Token::EndArray {
                     return Err(self.err(op, TOO_MANY_ELEMENTS));
@@ -572,9 +611,11 @@ impl<'a> Compiler<'a> {
         let mut strings: Vec<String> = Vec::new();
         let mut numbers: Vec<f64> = Vec::new();
         let mut string_offsets: Vec<usize> = Vec::new();
-        let mut add_string = |this: &Self, s: String, kind: Kind| -> Res<()> {
+        let mut add_string = |this: &Self, s: String, kind: Kind, in_list: bool| -> Res<()> {
             if matches!(kind, Kind::Prefix | Kind::Suffix) && s.is_empty() {
-                return Err(this.err(op, "Null prefix/suffix not allowed"));
+                return Err(this
+                    .err(op, "Null prefix/suffix not allowed")
+                    .aws_locations(if in_list { 2 } else { 1 }));
             }
             string_offsets.push(this.r.token_start());
             strings.push(s);
@@ -590,19 +631,21 @@ impl<'a> Compiler<'a> {
                         Token::EndArray => break,
                         Token::String(s) => {
                             has_string = true;
-                            add_string(self, s.into_owned(), kind)?;
+                            add_string(self, s.into_owned(), kind, true)?;
                         }
                         Token::Number(n) if kind == Kind::Plain => {
                             has_number = true;
                             numbers.push(self.number(n)?);
                         }
-                        _ if kind == Kind::Plain => {
-                            return Err(self.err(
+                        // Re-raised by the reference inside the list:
+                        // AWS shows the location twice.
+                        _ if kind == Kind::Plain => return Err(self
+                            .err(
                                 op,
                                 "Inside anything but list, start|null|boolean is not supported.",
-                            ))
-                        }
-                        _ => return Err(self.err(op, set_type_error(kind))),
+                            )
+                            .aws_locations(2)),
+                        _ => return Err(self.err(op, set_type_error(kind)).aws_locations(2)),
                     }
                 }
                 if kind == Kind::Plain && has_number == has_string {
@@ -612,12 +655,13 @@ impl<'a> Compiler<'a> {
                     ));
                 }
             }
-            Token::String(s) => add_string(self, s.into_owned(), kind)?,
+            Token::String(s) => add_string(self, s.into_owned(), kind, false)?,
             Token::Number(n) => {
                 if kind != Kind::Plain {
                     return Err(self.err(op, set_type_error(kind)));
                 }
-                numbers.push(self.number(n)?);
+                // Raised outside the JSON parser: AWS gives no location.
+                numbers.push(self.number(n).map_err(|e| e.aws_locations(0))?);
             }
             _ => {}
         }
@@ -643,6 +687,28 @@ impl<'a> Compiler<'a> {
             self.end_object(TOO_MANY_ELEMENTS)?;
         }
         Ok(Matcher::AnythingBut(result))
+    }
+}
+
+/// Offset past the first lexeme of the value after a field name (`:`
+/// and whitespace skipped): one character for `"`, `[`, `{`, the whole
+/// literal or number otherwise.
+fn value_lexeme_end(src: &str, after_key: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = after_key;
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r' | b':')) {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'"' | b'[' | b'{') => i + 1,
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'-' => {
+            while matches!(b.get(i), Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.'))
+            {
+                i += 1;
+            }
+            i
+        }
+        _ => i,
     }
 }
 

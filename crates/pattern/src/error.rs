@@ -35,6 +35,10 @@ struct Inner {
     position: Option<Position>,
     path: String,
     source: String,
+    /// How many location lines AWS appends: none for errors the reference
+    /// raises outside its JSON parser (CIDR, limits), two for errors it
+    /// re-raises inside anything-but lists.
+    aws_locations: u8,
 }
 
 impl PatternError {
@@ -52,8 +56,15 @@ impl PatternError {
                 position,
                 path,
                 source: source.to_string(),
+                aws_locations: u8::from(position.is_some()),
             }),
         }
+    }
+
+    /// Sets how many location lines [`PatternError::aws_message`] prints.
+    pub(crate) fn aws_locations(mut self, n: u8) -> Self {
+        self.inner.aws_locations = n;
+        self
     }
 
     pub(crate) fn syntax(e: JsonError, source: &str) -> Self {
@@ -103,16 +114,34 @@ impl PatternError {
         s
     }
 
-    /// The message as AWS prints it: the reason line, then Jackson's
-    /// location line (`at [Source: (String)"..."; line: L, column: C]`).
+    /// The message exactly as AWS returns it: the reason line, then
+    /// Jackson's location line(s) `at [Source: (String)"..."; line: L,
+    /// column: C]` where AWS has them (the column is just past the token the
+    /// problem was found at).
     pub fn aws_message(&self) -> String {
-        match self.inner.position {
-            Some(p) => format!(
-                "{}\n at [Source: (String)\"{}\"; line: {}, column: {}]",
-                self, self.inner.source, p.line, p.column
-            ),
-            None => self.to_string(),
+        let mut out = self.to_string();
+        if let Some(p) = self.inner.position {
+            let src = source_desc(&self.inner.source);
+            for _ in 0..self.inner.aws_locations {
+                out.push_str(&format!(
+                    "\n at [Source: {src}; line: {}, column: {}]",
+                    p.line, p.column
+                ));
+            }
         }
+        out
+    }
+}
+
+/// Jackson's description of the source: the text, cut at 500 characters.
+fn source_desc(src: &str) -> String {
+    const MAX: usize = 500;
+    let chars = src.chars().count();
+    if chars <= MAX {
+        format!("(String)\"{src}\"")
+    } else {
+        let head: String = src.chars().take(MAX).collect();
+        format!("(String)\"{head}\"[truncated {} chars]", chars - MAX)
     }
 }
 

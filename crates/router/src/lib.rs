@@ -734,10 +734,11 @@ mod tests {
     fn invalid_json() {
         let e = err("{\n  \"a\": {\"x\": [1,]}\n}");
         assert_eq!(e.kind(), RulesFileErrorKind::Json);
-        assert_eq!((e.line(), e.column()), (2, 17));
+        // Jackson's convention: just past the offending `]`.
+        assert_eq!((e.line(), e.column()), (2, 18));
         assert!(e
             .to_string()
-            .starts_with("line 2, column 17: invalid JSON: "));
+            .starts_with("line 2, column 18: invalid JSON: "));
 
         let e = err(r#"{"a": {"x": [1]}} trailing"#);
         assert_eq!(e.kind(), RulesFileErrorKind::Json);
