@@ -47,6 +47,13 @@ fn load(path: &Path) -> Vec<Case> {
             .to_string();
         let pattern = text_field(o, "pattern_text", "pattern")
             .unwrap_or_else(|| panic!("{file}:{}: no pattern", i + 1));
+        let has_error = o.contains_key("error");
+        let has_event = o.contains_key("event") || o.contains_key("event_text");
+        assert!(
+            has_error != (has_event && o.get("matches").and_then(Value::as_bool).is_some()),
+            "{file}:{}: a case needs either `error`, or an event with `matches`",
+            i + 1
+        );
         out.push(Case {
             file: file.clone(),
             name,

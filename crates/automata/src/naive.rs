@@ -54,7 +54,6 @@ pub fn branch_matches(branch: &Branch, event: &FlatEvent, config: &Config) -> bo
     groups(&conds).into_iter().all(|mut group| {
         // Most constrained first.
         group.sort_by_key(|c| (c.absence, c.witnesses.len()));
-        let group: Vec<Cond<'_>> = group.into_iter().cloned().collect();
         let mut chosen: Vec<&Field> = Vec::with_capacity(group.len());
         enumerate(&group, 0, &mut chosen, config, &mut |_| true)
     })
@@ -97,7 +96,6 @@ fn groups<'c, 'a>(conds: &'c [Cond<'a>]) -> Vec<Vec<&'c Cond<'a>>> {
     by_root.into_values().collect()
 }
 
-#[derive(Clone)]
 struct Cond<'a> {
     present: Vec<&'a Field>,
     witnesses: Vec<&'a Field>,
@@ -111,7 +109,7 @@ fn ok_with(f: &Field, chosen: &[&Field], config: &Config) -> bool {
 /// Enumerates complete choices for `conds`, calling `check` on each; true
 /// as soon as one passes.
 fn enumerate<'a>(
-    conds: &[Cond<'a>],
+    conds: &[&Cond<'a>],
     i: usize,
     chosen: &mut Vec<&'a Field>,
     config: &Config,

@@ -356,17 +356,6 @@ impl<'a> Reader<'a> {
         )
     }
 
-    fn source_desc(&self) -> String {
-        const MAX: usize = 500;
-        let chars = self.src.chars().count();
-        if chars <= MAX {
-            format!("(String)\"{}\"", self.src)
-        } else {
-            let head: String = self.src.chars().take(MAX).collect();
-            format!("(String)\"{}\"[truncated {} chars]", head, chars - MAX)
-        }
-    }
-
     fn eof_in_container(&self, frame: Frame) -> JsonError {
         let kind = match frame.state {
             State::ObjectFirst | State::ObjectColon | State::ObjectNext => "Object",
@@ -378,7 +367,7 @@ impl<'a> Reader<'a> {
             format!(
                 "Unexpected end-of-input: expected close marker for {} (start marker at [Source: {}; line: {}, column: {}])",
                 kind,
-                self.source_desc(),
+                jackson_source(self.src),
                 p.line,
                 p.column
             ),
@@ -398,7 +387,7 @@ impl<'a> Reader<'a> {
                 got,
                 expected,
                 kind,
-                self.source_desc(),
+                jackson_source(self.src),
                 p.line,
                 p.column
             ),
@@ -716,6 +705,19 @@ pub(crate) fn char_desc(c: char) -> String {
         format!("'{c}' (code {code} / 0x{code:x})")
     } else {
         format!("'{c}' (code {code})")
+    }
+}
+
+/// Jackson's description of an input in its location texts:
+/// `(String)"<text>"`, cut at 500 characters with `[truncated N chars]`.
+pub fn jackson_source(src: &str) -> String {
+    const MAX: usize = 500;
+    let chars = src.chars().count();
+    if chars <= MAX {
+        format!("(String)\"{src}\"")
+    } else {
+        let head: String = src.chars().take(MAX).collect();
+        format!("(String)\"{head}\"[truncated {} chars]", chars - MAX)
     }
 }
 

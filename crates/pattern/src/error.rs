@@ -1,6 +1,6 @@
 //! Pattern errors: the AWS reason text, plus where it is.
 
-use evmatch_json::{JsonError, Position};
+use evmatch_json::{jackson_source, JsonError, Position};
 use std::fmt;
 
 /// What kind of problem a pattern has.
@@ -121,7 +121,7 @@ impl PatternError {
     pub fn aws_message(&self) -> String {
         let mut out = self.to_string();
         if let Some(p) = self.inner.position {
-            let src = source_desc(&self.inner.source);
+            let src = jackson_source(&self.inner.source);
             for _ in 0..self.inner.aws_locations {
                 out.push_str(&format!(
                     "\n at [Source: {src}; line: {}, column: {}]",
@@ -130,18 +130,6 @@ impl PatternError {
             }
         }
         out
-    }
-}
-
-/// Jackson's description of the source: the text, cut at 500 characters.
-fn source_desc(src: &str) -> String {
-    const MAX: usize = 500;
-    let chars = src.chars().count();
-    if chars <= MAX {
-        format!("(String)\"{src}\"")
-    } else {
-        let head: String = src.chars().take(MAX).collect();
-        format!("(String)\"{head}\"[truncated {} chars]", chars - MAX)
     }
 }
 
