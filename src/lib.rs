@@ -40,7 +40,7 @@
 
 use std::fmt;
 
-pub use evmatch_automata::Config;
+pub use evmatch_automata::{Config, Machine, RuleId, Scratch};
 pub use evmatch_event::{EventError, FlatEvent};
 pub use evmatch_pattern::{compile, CompileOptions, ErrorKind, Pattern, PatternError};
 
@@ -121,13 +121,16 @@ impl RuleSetBuilder {
         self.rules.is_empty()
     }
 
-    /// The rule set.
+    /// The rule set: every rule compiled into one [`Machine`].
     pub fn build(self) -> RuleSet {
-        let (names, patterns) = self.rules.into_iter().unzip();
+        let (names, patterns): (Vec<String>, Vec<Pattern>) = self.rules.into_iter().unzip();
+        let mut machine = Machine::new(self.config);
+        machine.add_all(patterns.iter());
         RuleSet {
             names,
             patterns,
             config: self.config,
+            machine,
         }
     }
 }
@@ -138,6 +141,11 @@ pub struct RuleSet {
     names: Vec<String>,
     patterns: Vec<Pattern>,
     config: Config,
+    machine: Machine,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
 }
 
 impl RuleSet {
@@ -166,21 +174,49 @@ impl RuleSet {
         self.config
     }
 
+    /// The compiled patterns by id.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    /// The machine all rules are compiled into.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
     /// Ids of the rules that match an already flattened event, ascending.
     pub fn matches_flat(&self, event: &FlatEvent) -> Vec<usize> {
-        self.patterns
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| evmatch_automata::naive::pattern_matches(p, event, &self.config))
-            .map(|(i, _)| i)
-            .collect()
+        let mut out = Vec::new();
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.machine.matches_flat(&mut s, event, &mut out),
+            Err(_) => self
+                .machine
+                .matches_flat(&mut Scratch::new(), event, &mut out),
+        });
+        out.into_iter().map(|r| r as usize).collect()
+    }
+
+    /// Ids of the rules that match an event given as JSON bytes, with
+    /// caller-owned scratch space and output (no allocation per event in
+    /// steady state). `out` is cleared first.
+    pub fn matches_with(
+        &self,
+        scratch: &mut Scratch,
+        event: &[u8],
+        out: &mut Vec<RuleId>,
+    ) -> Result<(), EventError> {
+        out.clear();
+        self.machine.matches(scratch, event, out)
     }
 
     /// Ids of the rules that match an event given as JSON bytes.
     pub fn matches(&self, event: &[u8]) -> Result<Vec<usize>, EventError> {
-        let v = evmatch_event::parse(event)?;
-        let flat = evmatch_event::flatten(&v)?;
-        Ok(self.matches_flat(&flat))
+        let mut out = Vec::new();
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.machine.matches(&mut s, event, &mut out),
+            Err(_) => self.machine.matches(&mut Scratch::new(), event, &mut out),
+        })?;
+        Ok(out.into_iter().map(|r| r as usize).collect())
     }
 
     /// Names of the rules that match an event given as JSON bytes, each
@@ -255,9 +291,9 @@ pub fn test_event_pattern(pattern: &str, event: &str) -> Result<bool, TestError>
     let p = compile(pattern, &CompileOptions::default()).map_err(TestError::Pattern)?;
     let v = check_envelope(event).map_err(TestError::Event)?;
     let flat = evmatch_event::flatten(&v).map_err(|e| TestError::Event(e.to_string()))?;
-    Ok(evmatch_automata::naive::pattern_matches(
-        &p,
-        &flat,
-        &Config::default(),
-    ))
+    let mut m = Machine::new(Config::default());
+    m.add(&p);
+    let mut out = Vec::new();
+    m.matches_flat(&mut Scratch::new(), &flat, &mut out);
+    Ok(!out.is_empty())
 }

@@ -4,7 +4,7 @@
 //! `../shared/conformance/` when that folder is present.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use evmatch::{compile, CompileOptions, Config};
+use evmatch::{compile, CompileOptions, Config, FlatEvent, Machine, Pattern, RuleId, Scratch};
 use evmatch_automata::naive;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -79,6 +79,76 @@ fn testdata() -> PathBuf {
 }
 
 /// Runs one case; `None` when it passes, else what went wrong.
+/// Unrelated rules added around the case's rule, so the machine is
+/// checked with its indexes shared and populated.
+const NEIGHBOURS: &[&str] = &[
+    r#"{"source": ["zzz.never"]}"#,
+    r#"{"detail": {"zzz-never": [{"prefix": "q"}, {"suffix": "q"}, {"wildcard": "q*q"}]}}"#,
+    r#"{"detail": {"zzz-never": [{"numeric": [">", 1e300]}], "x": [{"exists": true}]}}"#,
+    r#"{"zzz-never": [{"anything-but": "x"}]}"#,
+];
+
+/// Every engine and configuration of the automaton, plus the reference
+/// matcher, on one case.
+fn engines(p: &Pattern, event: &str, flat: &FlatEvent, cfg: Config) -> Vec<(&'static str, bool)> {
+    let mut out = vec![("naive", naive::pattern_matches(p, flat, &cfg))];
+    let scan =
+        |m: &Machine, cfg_name: &'static str, out: &mut Vec<(&'static str, bool)>, want: RuleId| {
+            let mut ids = Vec::new();
+            match m.matches(&mut Scratch::new(), event.as_bytes(), &mut ids) {
+                Ok(()) => out.push((cfg_name, ids.contains(&want))),
+                Err(_) => out.push((cfg_name, false)),
+            }
+        };
+    let mut m = Machine::new(cfg);
+    let id = m.add(p);
+    scan(&m, "machine", &mut out, id);
+    let mut ids = Vec::new();
+    m.matches_flat(&mut Scratch::new(), flat, &mut ids);
+    out.push(("machine (flat)", ids.contains(&id)));
+    m.force_wildcard_index(true);
+    scan(&m, "machine (wildcard index)", &mut out, id);
+    // Early exit reads a repeated top-level key's first value only
+    // (documented on `Config::early_exit`); every other answer is equal.
+    if !repeats_top_level_key(event) {
+        let mut e = Machine::new(Config {
+            early_exit: true,
+            ..cfg
+        });
+        let eid = e.add(p);
+        scan(&e, "machine (early exit)", &mut out, eid);
+    }
+    // Among neighbours, added before and after, one of them deleted.
+    let mut n = Machine::new(cfg);
+    let opts = CompileOptions::default();
+    let before: Vec<RuleId> = NEIGHBOURS
+        .iter()
+        .map(|t| n.add(&compile(t, &opts).unwrap()))
+        .collect();
+    let nid = n.add(p);
+    let dup = n.add(p);
+    n.delete(dup);
+    for t in NEIGHBOURS {
+        n.add(&compile(t, &opts).unwrap());
+    }
+    n.delete(before[0]);
+    scan(&n, "machine (shared)", &mut out, nid);
+    out
+}
+
+fn repeats_top_level_key(event: &str) -> bool {
+    let mut r = evmatch_json::Reader::new(event);
+    let mut keys = std::collections::HashSet::new();
+    while let Ok(Some(t)) = r.next_token() {
+        if let evmatch_json::Token::Key(k) = t {
+            if r.depth() == 1 && !keys.insert(k.to_string()) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 fn run(case: &Case) -> Option<String> {
     let compiled = compile(&case.pattern, &CompileOptions::default());
     match (&case.error, compiled) {
@@ -100,21 +170,20 @@ fn run(case: &Case) -> Option<String> {
                 Err(e) => return Some(format!("event rejected: {e}")),
             };
             let mut problems = Vec::new();
-            if let Some(want) = case.matches {
-                let got = naive::pattern_matches(&p, &flat, &Config::default());
-                if got != want {
-                    problems.push(format!("naive: got {got}, want {want}"));
-                }
-            }
-            if let Some(want) = case.matches_without_ac {
+            let configs = [
+                (case.matches, true, ""),
+                (case.matches_without_ac, false, " without array consistency"),
+            ];
+            for (want, consistency, label) in configs {
+                let Some(want) = want else { continue };
                 let cfg = Config {
-                    array_consistency: false,
+                    array_consistency: consistency,
+                    ..Config::default()
                 };
-                let got = naive::pattern_matches(&p, &flat, &cfg);
-                if got != want {
-                    problems.push(format!(
-                        "naive without array consistency: got {got}, want {want}"
-                    ));
+                for (engine, got) in engines(&p, ev, &flat, cfg) {
+                    if got != want {
+                        problems.push(format!("{engine}{label}: got {got}, want {want}"));
+                    }
                 }
             }
             (!problems.is_empty()).then(|| problems.join("; "))

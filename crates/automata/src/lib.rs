@@ -1,22 +1,47 @@
 //! Matching engines for evmatch.
 //!
-//! Today this crate holds the reference matcher ([`naive`]): it evaluates
-//! every rule against a flattened event directly from the pattern's
-//! definition, and is the yardstick every faster engine is tested against.
+//! Two engines answer the same question, "which rules does this event
+//! match?", with the same semantics (SPEC.md §2):
+//!
+//! - [`Machine`], the automaton: every rule compiled into one machine
+//!   (a key trie over field paths, one shared value index per path, rule
+//!   conditions joined by counting), fed by a streaming flattener that
+//!   skips every value no rule names. Its cost per event follows the
+//!   fields rules read and the conditions the event meets, not the number
+//!   of rules. This is the engine the library and the CLI use.
+//! - [`naive`], the reference matcher: evaluates each rule against a
+//!   flattened event straight from the definitions. Slow and obviously
+//!   correct, it is the yardstick the automaton is tested against.
+//!
+//! Build a machine, then match with per-thread scratch space:
 //!
 //! ```
-//! use evmatch_automata::{naive, Config};
+//! use evmatch_automata::{Config, Machine, Scratch};
 //! use evmatch_pattern::{compile, CompileOptions};
-//! let p = compile(r#"{"detail": {"n": [{"numeric": [">", 100]}]}}"#, &CompileOptions::default()).unwrap();
-//! let ev = evmatch_event::flatten(&evmatch_event::parse(br#"{"detail": {"n": 101.0}}"#).unwrap()).unwrap();
-//! assert!(naive::pattern_matches(&p, &ev, &Config::default()));
+//! let opts = CompileOptions::default();
+//! let mut m = Machine::new(Config::default());
+//! let big = m.add(&compile(r#"{"detail": {"n": [{"numeric": [">", 100]}]}}"#, &opts).unwrap());
+//! let ec2 = m.add(&compile(r#"{"source": ["aws.ec2"]}"#, &opts).unwrap());
+//! let mut scratch = Scratch::new();
+//! let mut out = Vec::new();
+//! m.matches(&mut scratch, br#"{"source": "aws.ec2", "detail": {"n": 101.0}}"#, &mut out).unwrap();
+//! assert_eq!(out, vec![big, ec2]);
 //! ```
 #![deny(missing_docs)]
 
+mod fold;
 mod leaf;
+mod machine;
 pub mod naive;
+mod scan;
+mod search;
+mod values;
+mod wild;
 
 pub use leaf::leaf_matches;
+pub use machine::{Machine, RuleId, Scratch};
+
+use evmatch_event::EventError;
 
 /// Matching options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +50,60 @@ pub struct Config {
     /// come from the same array element (SPEC.md §2.12). On by default, as
     /// on AWS.
     pub array_consistency: bool,
+    /// Stop reading an event once no later field can change the answer:
+    /// once every top-level key some rule names has been read. The rest of
+    /// the event is then not validated, so an event that is invalid JSON
+    /// past that point may still match, and a key repeated after that
+    /// point is not seen (AWS takes the last). Off by default.
+    pub early_exit: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             array_consistency: true,
+            early_exit: false,
+        }
+    }
+}
+
+impl Machine {
+    /// Appends to `out` the ids of the rules `event` (JSON bytes) matches,
+    /// ascending. The event is validated as a whole unless
+    /// [`Config::early_exit`] is on; an invalid one gives the same error
+    /// as [`evmatch_event::parse`].
+    pub fn matches(
+        &self,
+        scratch: &mut Scratch,
+        event: &[u8],
+        out: &mut Vec<RuleId>,
+    ) -> Result<(), EventError> {
+        let config = self.config();
+        if !config.early_exit {
+            if let Err(e) = std::str::from_utf8(event) {
+                return Err(EventError::Utf8 {
+                    offset: e.valid_up_to(),
+                });
+            }
+        }
+        self.begin(scratch);
+        let opts = scan::ScanOptions {
+            max_depth: evmatch_event::DEFAULT_MAX_DEPTH,
+            early_exit: config.early_exit,
+        };
+        match scan::scan(self, scratch, event, opts) {
+            Ok(()) => {
+                self.end(scratch, out);
+                Ok(())
+            }
+            Err(scan::Bail::Fallback) => {
+                // The full parser gives the exact error, or the tree for
+                // what the fast path leaves to it (repeated keys).
+                let v = evmatch_event::parse(event)?;
+                let flat = evmatch_event::flatten(&v)?;
+                self.matches_flat(scratch, &flat, out);
+                Ok(())
+            }
         }
     }
 }

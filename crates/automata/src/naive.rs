@@ -154,6 +154,7 @@ mod tests {
             &ev,
             &Config {
                 array_consistency: consistency,
+                ..Config::default()
             },
         )
     }

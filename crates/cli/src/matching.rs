@@ -113,6 +113,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let options = common::compile_options(args.max_pattern_size);
     let config = Config {
         array_consistency: !args.no_array_consistency,
+        ..Config::default()
     };
 
     let mut builder = RuleSet::builder().config(config);

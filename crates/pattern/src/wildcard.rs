@@ -60,6 +60,14 @@ impl Wildcard {
         })
     }
 
+    /// The pieces in order: `Some(literal bytes)` or `None` for a `*`.
+    pub fn parts(&self) -> impl Iterator<Item = Option<&[u8]>> + '_ {
+        self.parts.iter().map(|p| match p {
+            Part::Lit(l) => Some(l.as_slice()),
+            Part::Star => None,
+        })
+    }
+
     /// The operand as written (escapes included).
     pub fn as_str(&self) -> &str {
         &self.text

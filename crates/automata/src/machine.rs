@@ -1,0 +1,752 @@
+//! The automaton: every rule in one machine.
+//!
+//! Three levels, each shared by all rules:
+//!
+//! 1. A trie of key segments over the field paths rules name. The scanner
+//!    walks it while reading the event and skips, unread, every value no
+//!    rule can reach.
+//! 2. Per path one [`ValueIndex`]: a value is looked up once and yields the
+//!    distinct matchers ("atoms") it satisfies.
+//! 3. Atoms post to the conditions (one field of one `$or` branch of one
+//!    rule) that list them. A branch whose every required condition got a
+//!    witness is a candidate; a candidate is confirmed at once unless array
+//!    consistency (SPEC.md §2.12) or `exists: false` (SPEC.md §2.8, §7 #11)
+//!    needs the positions of its witnesses, and then a small search over
+//!    just those witnesses decides.
+//!
+//! Work per event grows with the fields that rules name and the atoms the
+//! event hits, not with the number of rules.
+
+use crate::values::{AtomId, LeafRef, ValueIndex};
+use crate::Config;
+use ahash::AHashMap;
+use evmatch_event::{compatible, FlatEvent, Leaf};
+use evmatch_pattern::{Matcher, Pattern};
+
+pub(crate) type PathId = u32;
+type CondId = u32;
+type BranchId = u32;
+/// A rule's id in a [`Machine`].
+pub type RuleId = u32;
+
+const NONE: u32 = u32::MAX;
+
+/// A node of the key-segment trie.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Node {
+    small: Vec<(Box<[u8]>, u32)>,
+    big: Option<AHashMap<Box<[u8]>, u32>>,
+    /// The path ending here, if a rule names it.
+    pub(crate) path: Option<PathId>,
+}
+
+impl Node {
+    #[inline]
+    pub(crate) fn child(&self, seg: &[u8]) -> Option<u32> {
+        if let Some(m) = &self.big {
+            return m.get(seg).copied();
+        }
+        self.small
+            .iter()
+            .find(|(k, _)| &**k == seg)
+            .map(|&(_, c)| c)
+    }
+
+    pub(crate) fn has_children(&self) -> bool {
+        !self.small.is_empty() || self.big.as_ref().is_some_and(|m| !m.is_empty())
+    }
+
+    pub(crate) fn child_count(&self) -> usize {
+        self.big.as_ref().map_or(self.small.len(), |m| m.len())
+    }
+
+    fn add_child(&mut self, seg: &[u8], id: u32) {
+        if let Some(m) = &mut self.big {
+            m.insert(seg.into(), id);
+            return;
+        }
+        self.small.push((seg.into(), id));
+        if self.small.len() > 8 {
+            self.big = Some(self.small.drain(..).collect());
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PathInfo {
+    pub(crate) index: ValueIndex,
+    /// Atom per matcher key, so equal matchers on one path are one atom.
+    atom_of: AHashMap<String, AtomId>,
+    /// Conditions on this path that may be met by absence.
+    absence_conds: u32,
+    /// Conditions on this path, all kinds.
+    conds: u32,
+    /// Whether leaves here need their comparable number.
+    pub(crate) wants_numbers: bool,
+}
+
+#[derive(Debug, Clone)]
+struct AtomInfo {
+    path: PathId,
+    matcher: Matcher,
+    key: String,
+    postings: Vec<CondId>,
+}
+
+#[derive(Debug, Clone)]
+struct CondInfo {
+    branch: BranchId,
+    path: PathId,
+    absence: bool,
+    atoms: Vec<AtomId>,
+}
+
+#[derive(Debug, Clone)]
+struct BranchInfo {
+    rule: RuleId,
+    conds: Vec<CondId>,
+    required: u32,
+    has_absence: bool,
+}
+
+/// All rules compiled into one matcher. Immutable while matching and
+/// `Send + Sync`: share it across threads, each with its own [`Scratch`].
+/// Rules can be added and deleted in place; only the paths they touch are
+/// re-indexed.
+#[derive(Debug, Clone, Default)]
+pub struct Machine {
+    config: Config,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) paths: Vec<PathInfo>,
+    path_ids: AHashMap<String, PathId>,
+    atoms: Vec<Option<AtomInfo>>,
+    free_atoms: Vec<AtomId>,
+    conds: Vec<Option<CondInfo>>,
+    free_conds: Vec<CondId>,
+    branches: Vec<Option<BranchInfo>>,
+    free_branches: Vec<BranchId>,
+    rules: Vec<Option<Vec<BranchId>>>,
+    /// Branches with no required condition (only `exists: false` ones):
+    /// candidates for every event.
+    absence_only: Vec<BranchId>,
+    live_rules: usize,
+    force_wild_index: bool,
+}
+
+/// Per-thread scratch space for matching; reuse it across events.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    pub(crate) fields: Vec<FieldRec>,
+    pub(crate) chains: Vec<(u32, u32)>,
+    cond_head: Vec<u32>,
+    cond_free: Vec<bool>,
+    cond_touched: Vec<CondId>,
+    wit: Vec<(u32, u32)>,
+    branch_count: Vec<u32>,
+    branch_touched: Vec<BranchId>,
+    path_head: Vec<u32>,
+    path_touched: Vec<PathId>,
+    path_next: Vec<u32>,
+    rule_hit: Vec<bool>,
+    hits: Vec<AtomId>,
+    tmp: Vec<AtomId>,
+    pub(crate) fold_buf: String,
+    pub(crate) scan: crate::scan::ScanState,
+}
+
+/// A field of the event at a path some rule names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldRec {
+    pub(crate) chain_start: u32,
+    pub(crate) chain_len: u32,
+}
+
+impl Scratch {
+    /// Empty scratch space; it grows to fit the machine it is used with.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn fit(&mut self, m: &Machine) {
+        if self.cond_head.len() < m.conds.len() {
+            self.cond_head.resize(m.conds.len(), NONE);
+            self.cond_free.resize(m.conds.len(), false);
+        }
+        if self.branch_count.len() < m.branches.len() {
+            self.branch_count.resize(m.branches.len(), 0);
+        }
+        if self.path_head.len() < m.paths.len() {
+            self.path_head.resize(m.paths.len(), NONE);
+        }
+        if self.rule_hit.len() < m.rules.len() {
+            self.rule_hit.resize(m.rules.len(), false);
+        }
+    }
+
+    pub(crate) fn chain(&self, f: &FieldRec) -> &[(u32, u32)] {
+        let s = f.chain_start as usize;
+        self.chains.get(s..s + f.chain_len as usize).unwrap_or(&[])
+    }
+}
+
+/// A canonical text for a matcher, so equal matchers share one atom.
+fn matcher_key(m: &Matcher) -> String {
+    format!("{m:?}")
+}
+
+impl Machine {
+    /// An empty machine.
+    pub fn new(config: Config) -> Self {
+        Machine {
+            config,
+            nodes: vec![Node::default()],
+            ..Default::default()
+        }
+    }
+
+    /// The matching options.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Index every wildcard set, however small (to test that path).
+    #[doc(hidden)]
+    pub fn force_wildcard_index(&mut self, on: bool) {
+        self.force_wild_index = on;
+        let paths: Vec<PathId> = (0..self.paths.len() as u32).collect();
+        self.finish(&paths);
+    }
+
+    /// Number of live rules.
+    pub fn len(&self) -> usize {
+        self.live_rules
+    }
+
+    /// Whether the machine has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.live_rules == 0
+    }
+
+    /// Adds a rule and returns its id (ids are dense and never reused).
+    pub fn add(&mut self, pattern: &Pattern) -> RuleId {
+        let mut touched = Vec::new();
+        let id = self.add_unfinished(pattern, &mut touched);
+        self.finish(&touched);
+        id
+    }
+
+    /// Adds many rules at once, re-indexing each touched path only once.
+    pub fn add_all<'p>(&mut self, patterns: impl IntoIterator<Item = &'p Pattern>) -> Vec<RuleId> {
+        let mut touched = Vec::new();
+        let ids = patterns
+            .into_iter()
+            .map(|p| self.add_unfinished(p, &mut touched))
+            .collect();
+        self.finish(&touched);
+        ids
+    }
+
+    /// Deletes a rule; false when there is no such live rule.
+    pub fn delete(&mut self, rule: RuleId) -> bool {
+        let Some(slot) = self.rules.get_mut(rule as usize) else {
+            return false;
+        };
+        let Some(branches) = slot.take() else {
+            return false;
+        };
+        self.live_rules -= 1;
+        let mut touched = Vec::new();
+        for b in branches {
+            let Some(info) = self.branches.get_mut(b as usize).and_then(Option::take) else {
+                continue;
+            };
+            self.free_branches.push(b);
+            if info.required == 0 {
+                self.absence_only.retain(|&x| x != b);
+            }
+            for c in info.conds {
+                let Some(ci) = self.conds.get_mut(c as usize).and_then(Option::take) else {
+                    continue;
+                };
+                self.free_conds.push(c);
+                if let Some(p) = self.paths.get_mut(ci.path as usize) {
+                    p.conds -= 1;
+                    if ci.absence {
+                        p.absence_conds -= 1;
+                    }
+                }
+                for a in ci.atoms {
+                    self.release_atom(a, c, &mut touched);
+                }
+            }
+        }
+        self.finish(&touched);
+        true
+    }
+
+    fn release_atom(&mut self, a: AtomId, cond: CondId, touched: &mut Vec<PathId>) {
+        let Some(Some(info)) = self.atoms.get_mut(a as usize) else {
+            return;
+        };
+        info.postings.retain(|&c| c != cond);
+        if !info.postings.is_empty() {
+            return;
+        }
+        let Some(info) = self.atoms.get_mut(a as usize).and_then(Option::take) else {
+            return;
+        };
+        self.free_atoms.push(a);
+        if let Some(p) = self.paths.get_mut(info.path as usize) {
+            p.index.remove(&info.matcher, a);
+            p.atom_of.remove(&info.key);
+            touched.push(info.path);
+        }
+    }
+
+    fn path_id(&mut self, path: &str) -> PathId {
+        if let Some(&p) = self.path_ids.get(path) {
+            return p;
+        }
+        let mut node = 0u32;
+        for seg in path.split('.') {
+            let next = self
+                .nodes
+                .get(node as usize)
+                .and_then(|n| n.child(seg.as_bytes()));
+            node = match next {
+                Some(c) => c,
+                None => {
+                    let id = self.nodes.len() as u32;
+                    self.nodes.push(Node::default());
+                    if let Some(n) = self.nodes.get_mut(node as usize) {
+                        n.add_child(seg.as_bytes(), id);
+                    }
+                    id
+                }
+            };
+        }
+        let id = self.paths.len() as PathId;
+        let mut index = ValueIndex::default();
+        index.set_force_wild_index(self.force_wild_index);
+        self.paths.push(PathInfo {
+            index,
+            atom_of: AHashMap::new(),
+            absence_conds: 0,
+            conds: 0,
+            wants_numbers: false,
+        });
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            n.path = Some(id);
+        }
+        self.path_ids.insert(path.to_string(), id);
+        id
+    }
+
+    fn alloc<T>(v: &mut Vec<Option<T>>, free: &mut Vec<u32>, item: T) -> u32 {
+        if let Some(i) = free.pop() {
+            if let Some(slot) = v.get_mut(i as usize) {
+                *slot = Some(item);
+                return i;
+            }
+        }
+        v.push(Some(item));
+        (v.len() - 1) as u32
+    }
+
+    fn add_unfinished(&mut self, pattern: &Pattern, touched: &mut Vec<PathId>) -> RuleId {
+        let rule = self.rules.len() as RuleId;
+        let mut branch_ids = Vec::with_capacity(pattern.branches().len());
+        for br in pattern.branches() {
+            let b = Self::alloc(
+                &mut self.branches,
+                &mut self.free_branches,
+                BranchInfo {
+                    rule,
+                    conds: Vec::new(),
+                    required: 0,
+                    has_absence: false,
+                },
+            );
+            let mut conds = Vec::with_capacity(br.fields().len());
+            let mut required = 0;
+            let mut has_absence = false;
+            for fc in br.fields() {
+                let path = self.path_id(&fc.path);
+                let absence = fc.accepts_absence();
+                let c = Self::alloc(
+                    &mut self.conds,
+                    &mut self.free_conds,
+                    CondInfo {
+                        branch: b,
+                        path,
+                        absence,
+                        atoms: Vec::new(),
+                    },
+                );
+                let mut atoms = Vec::with_capacity(fc.matchers.len());
+                for m in &fc.matchers {
+                    if matches!(m, Matcher::Exists(false)) {
+                        continue;
+                    }
+                    let a = self.atom(path, m, touched);
+                    if !atoms.contains(&a) {
+                        atoms.push(a);
+                        if let Some(Some(ai)) = self.atoms.get_mut(a as usize) {
+                            ai.postings.push(c);
+                        }
+                    }
+                }
+                if let Some(Some(ci)) = self.conds.get_mut(c as usize) {
+                    ci.atoms = atoms;
+                }
+                if let Some(p) = self.paths.get_mut(path as usize) {
+                    p.conds += 1;
+                    if absence {
+                        p.absence_conds += 1;
+                    }
+                }
+                if absence {
+                    has_absence = true;
+                } else {
+                    required += 1;
+                }
+                conds.push(c);
+            }
+            if let Some(Some(bi)) = self.branches.get_mut(b as usize) {
+                bi.conds = conds;
+                bi.required = required;
+                bi.has_absence = has_absence;
+            }
+            if required == 0 {
+                self.absence_only.push(b);
+            }
+            branch_ids.push(b);
+        }
+        self.rules.push(Some(branch_ids));
+        self.live_rules += 1;
+        rule
+    }
+
+    fn atom(&mut self, path: PathId, m: &Matcher, touched: &mut Vec<PathId>) -> AtomId {
+        let key = matcher_key(m);
+        if let Some(&a) = self
+            .paths
+            .get(path as usize)
+            .and_then(|p| p.atom_of.get(&key))
+        {
+            return a;
+        }
+        let a = Self::alloc(
+            &mut self.atoms,
+            &mut self.free_atoms,
+            AtomInfo {
+                path,
+                matcher: m.clone(),
+                key: key.clone(),
+                postings: Vec::new(),
+            },
+        );
+        if let Some(p) = self.paths.get_mut(path as usize) {
+            p.index.insert(m, a);
+            p.atom_of.insert(key, a);
+        }
+        touched.push(path);
+        a
+    }
+
+    fn finish(&mut self, touched: &[PathId]) {
+        let mut t = touched.to_vec();
+        t.sort_unstable();
+        t.dedup();
+        for p in t {
+            if let Some(info) = self.paths.get_mut(p as usize) {
+                info.index.set_force_wild_index(self.force_wild_index);
+                info.index.finish();
+                info.wants_numbers = info.index.wants_numbers();
+            }
+        }
+    }
+
+    /// Whether a leaf at `path` can change any answer (it has atoms, or
+    /// some condition there may be met by absence).
+    #[inline]
+    pub(crate) fn path_live(&self, path: PathId) -> bool {
+        self.paths.get(path as usize).is_some_and(|p| p.conds > 0)
+    }
+
+    /// An estimate of the heap bytes the machine holds.
+    pub fn memory_usage(&self) -> usize {
+        let nodes: usize = self
+            .nodes
+            .iter()
+            .map(|n| {
+                64 + n.small.iter().map(|(k, _)| k.len() + 24).sum::<usize>()
+                    + n.big
+                        .as_ref()
+                        .map_or(0, |m| m.keys().map(|k| k.len() + 40).sum::<usize>())
+            })
+            .sum();
+        let paths: usize = self
+            .paths
+            .iter()
+            .map(|p| {
+                160 + p.index.heap_bytes() + p.atom_of.keys().map(|k| k.len() + 48).sum::<usize>()
+            })
+            .sum::<usize>()
+            + self.path_ids.keys().map(|k| k.len() + 48).sum::<usize>();
+        let atoms: usize = self
+            .atoms
+            .iter()
+            .flatten()
+            .map(|a| 120 + a.key.len() + a.postings.capacity() * 4 + matcher_heap(&a.matcher))
+            .sum();
+        let conds: usize = self
+            .conds
+            .iter()
+            .flatten()
+            .map(|c| 48 + c.atoms.capacity() * 4)
+            .sum();
+        let branches: usize = self
+            .branches
+            .iter()
+            .flatten()
+            .map(|b| 56 + b.conds.capacity() * 4)
+            .sum();
+        let rules: usize = self
+            .rules
+            .iter()
+            .map(|r| 24 + r.as_ref().map_or(0, |v| v.capacity() * 4))
+            .sum();
+        nodes + paths + atoms + conds + branches + rules
+    }
+
+    // ----- matching -----
+
+    /// Starts an event: clears the scratch from the previous one.
+    pub(crate) fn begin(&self, s: &mut Scratch) {
+        s.fit(self);
+        for &c in &s.cond_touched {
+            if let Some(h) = s.cond_head.get_mut(c as usize) {
+                *h = NONE;
+            }
+        }
+        s.cond_touched.clear();
+        for &b in &s.branch_touched {
+            if let Some(x) = s.branch_count.get_mut(b as usize) {
+                *x = 0;
+            }
+        }
+        s.branch_touched.clear();
+        for &p in &s.path_touched {
+            if let Some(h) = s.path_head.get_mut(p as usize) {
+                *h = NONE;
+            }
+        }
+        s.path_touched.clear();
+        s.path_next.clear();
+        s.wit.clear();
+        s.fields.clear();
+        s.chains.clear();
+    }
+
+    /// Records a leaf at `path` sitting in the array positions `chain`.
+    #[inline]
+    pub(crate) fn leaf(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        leaf: LeafRef<'_>,
+        chain: &[(u32, u32)],
+    ) {
+        let Some(info) = self.paths.get(path as usize) else {
+            return;
+        };
+        if info.conds == 0 {
+            return;
+        }
+        let fi = s.fields.len() as u32;
+        s.fields.push(FieldRec {
+            chain_start: s.chains.len() as u32,
+            chain_len: chain.len() as u32,
+        });
+        s.chains.extend_from_slice(chain);
+        let unarrayed = chain.is_empty();
+        if info.absence_conds > 0 {
+            if let Some(h) = s.path_head.get_mut(path as usize) {
+                if *h == NONE {
+                    s.path_touched.push(path);
+                }
+                s.path_next.push(*h);
+                *h = fi;
+            }
+        } else {
+            s.path_next.push(NONE);
+        }
+        if info.index.is_empty() {
+            return;
+        }
+        let mut hits = std::mem::take(&mut s.hits);
+        hits.clear();
+        info.index
+            .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
+        for &a in &hits {
+            let Some(Some(ai)) = self.atoms.get(a as usize) else {
+                continue;
+            };
+            for &c in &ai.postings {
+                let Some(head) = s.cond_head.get_mut(c as usize) else {
+                    continue;
+                };
+                if *head == NONE {
+                    s.cond_touched.push(c);
+                    if let Some(f) = s.cond_free.get_mut(c as usize) {
+                        *f = unarrayed;
+                    }
+                    if let Some(Some(ci)) = self.conds.get(c as usize) {
+                        if !ci.absence {
+                            if let Some(n) = s.branch_count.get_mut(ci.branch as usize) {
+                                if *n == 0 {
+                                    s.branch_touched.push(ci.branch);
+                                }
+                                *n += 1;
+                            }
+                        }
+                    }
+                } else if s.wit.get(*head as usize).is_some_and(|w| w.0 == fi) {
+                    continue;
+                } else if unarrayed {
+                    if let Some(f) = s.cond_free.get_mut(c as usize) {
+                        *f = true;
+                    }
+                }
+                let w = s.wit.len() as u32;
+                s.wit.push((fi, *head));
+                *head = w;
+            }
+        }
+        s.hits = hits;
+    }
+
+    /// Ends an event: appends the ids of the matching rules, ascending.
+    pub(crate) fn end(&self, s: &mut Scratch, out: &mut Vec<RuleId>) {
+        let start = out.len();
+        let touched = std::mem::take(&mut s.branch_touched);
+        for &b in touched.iter().chain(self.absence_only.iter()) {
+            let Some(Some(bi)) = self.branches.get(b as usize) else {
+                continue;
+            };
+            if s.rule_hit.get(bi.rule as usize).copied().unwrap_or(true) {
+                continue;
+            }
+            if s.branch_count.get(b as usize).copied().unwrap_or(0) != bi.required {
+                continue;
+            }
+            if self.confirm(s, bi) {
+                if let Some(h) = s.rule_hit.get_mut(bi.rule as usize) {
+                    *h = true;
+                }
+                out.push(bi.rule);
+            }
+        }
+        s.branch_touched = touched;
+        for &r in out.get(start..).unwrap_or(&[]) {
+            if let Some(h) = s.rule_hit.get_mut(r as usize) {
+                *h = false;
+            }
+        }
+        if let Some(tail) = out.get_mut(start..) {
+            tail.sort_unstable();
+        }
+    }
+
+    /// Whether a branch whose required conditions all have witnesses
+    /// really matches.
+    fn confirm(&self, s: &Scratch, bi: &BranchInfo) -> bool {
+        let consistency = self.config.array_consistency;
+        if !bi.has_absence
+            && (!consistency
+                || bi
+                    .conds
+                    .iter()
+                    .all(|&c| s.cond_free.get(c as usize).copied().unwrap_or(false)))
+        {
+            return true;
+        }
+        let mut conds: Vec<SearchCond> = Vec::with_capacity(bi.conds.len());
+        for &c in &bi.conds {
+            let Some(Some(ci)) = self.conds.get(c as usize) else {
+                return false;
+            };
+            let mut witnesses = Vec::new();
+            let mut w = s.cond_head.get(c as usize).copied().unwrap_or(NONE);
+            while let Some(&(f, next)) = s.wit.get(w as usize) {
+                witnesses.push(f);
+                w = next;
+            }
+            let mut present = Vec::new();
+            if ci.absence {
+                let mut f = s.path_head.get(ci.path as usize).copied().unwrap_or(NONE);
+                while f != NONE {
+                    present.push(f);
+                    f = s.path_next.get(f as usize).copied().unwrap_or(NONE);
+                }
+            }
+            if witnesses.is_empty() && !(ci.absence && (present.is_empty() || consistency)) {
+                return false;
+            }
+            conds.push(SearchCond {
+                witnesses,
+                present,
+                absence: ci.absence,
+            });
+        }
+        if !consistency {
+            return conds
+                .iter()
+                .all(|c| !c.witnesses.is_empty() || c.present.is_empty());
+        }
+        crate::search::consistent(s, &mut conds)
+    }
+
+    /// Matches an already flattened event (the path the facade uses for
+    /// events it parsed itself).
+    pub fn matches_flat(&self, s: &mut Scratch, event: &FlatEvent, out: &mut Vec<RuleId>) {
+        self.begin(s);
+        for f in event.fields() {
+            let Some(&p) = self.path_ids.get(f.path.as_str()) else {
+                continue;
+            };
+            let leaf = match &f.leaf {
+                Leaf::String(x) => LeafRef::Str(x),
+                Leaf::Number { text, value } => LeafRef::Num(text, *value),
+                Leaf::Bool(b) => LeafRef::Bool(*b),
+                Leaf::Null => LeafRef::Null,
+            };
+            self.leaf(s, p, leaf, &f.arrays);
+        }
+        self.end(s, out);
+    }
+}
+
+/// One condition of a branch under search.
+pub(crate) struct SearchCond {
+    pub(crate) witnesses: Vec<u32>,
+    pub(crate) present: Vec<u32>,
+    pub(crate) absence: bool,
+}
+
+fn matcher_heap(m: &Matcher) -> usize {
+    match m {
+        Matcher::Exact(_) | Matcher::Numeric(_) | Matcher::Exists(_) | Matcher::Cidr(_) => 32,
+        _ => 64,
+    }
+}
+
+impl Scratch {
+    pub(crate) fn compatible_fields(&self, a: u32, b: u32) -> bool {
+        match (self.fields.get(a as usize), self.fields.get(b as usize)) {
+            (Some(x), Some(y)) => compatible(self.chain(x), self.chain(y)),
+            _ => true,
+        }
+    }
+}

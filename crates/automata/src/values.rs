@@ -1,0 +1,665 @@
+//! Per-path value matching: one index for every matcher of every rule on
+//! one field path.
+//!
+//! A value (a leaf of the event at that path) is looked up once and the
+//! index reports every matcher ("atom") it satisfies, whatever the number
+//! of rules: exact strings and numbers by hash, prefixes and suffixes
+//! (plain or ignoring case) by hashing the value's prefixes and suffixes of
+//! each length some rule uses, wildcards through their most selective
+//! literal, numeric ranges through an interval tree, and `anything-but` by
+//! subtraction (SPEC.md §2.15): every `anything-but` atom of the path is
+//! satisfied by any present value except those its exclusion index hits.
+
+use crate::fold;
+use crate::wild::WildIndex;
+use ahash::AHashMap;
+use evmatch_pattern::case::{ends_with_ignore_case, equals_ignore_case, starts_with_ignore_case};
+use evmatch_pattern::ip::{parse_ip, IpRange};
+use evmatch_pattern::{AnythingBut, Exact, Matcher, NumericRange};
+
+/// An atom: one distinct matcher on one path.
+pub(crate) type AtomId = u32;
+
+/// A leaf value as the scanner hands it over.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LeafRef<'a> {
+    /// An unescaped string.
+    Str(&'a str),
+    /// A number's literal text and its comparable value (SPEC.md §3.2).
+    Num(&'a str, Option<f64>),
+    Bool(bool),
+    Null,
+}
+
+/// Key of a comparable number: `-0` and `0` are one value.
+fn num_key(v: f64) -> u64 {
+    if v == 0.0 {
+        0
+    } else {
+        v.to_bits()
+    }
+}
+
+/// Strings grouped by length, for prefix and suffix lookups.
+#[derive(Debug, Default, Clone)]
+struct LenMap {
+    lens: Vec<usize>,
+    map: AHashMap<Box<[u8]>, Vec<AtomId>>,
+}
+
+impl LenMap {
+    fn insert(&mut self, key: &[u8], atom: AtomId) {
+        let e = self.map.entry(key.into()).or_default();
+        if !e.contains(&atom) {
+            e.push(atom);
+        }
+        if let Err(i) = self.lens.binary_search(&key.len()) {
+            self.lens.insert(i, key.len());
+        }
+    }
+
+    fn remove(&mut self, key: &[u8], atom: AtomId) {
+        if let Some(e) = self.map.get_mut(key) {
+            e.retain(|&a| a != atom);
+            if e.is_empty() {
+                self.map.remove(key);
+                if !self.map.keys().any(|k| k.len() == key.len()) {
+                    self.lens.retain(|&l| l != key.len());
+                }
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn prefixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        for &l in &self.lens {
+            let Some(p) = v.get(..l) else { break };
+            if let Some(a) = self.map.get(p) {
+                out.extend_from_slice(a);
+            }
+        }
+    }
+
+    fn suffixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        for &l in &self.lens {
+            let Some(start) = v.len().checked_sub(l) else {
+                break;
+            };
+            if let Some(a) = v.get(start..).and_then(|s| self.map.get(s)) {
+                out.extend_from_slice(a);
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.lens.capacity() * 8
+            + self
+                .map
+                .iter()
+                .map(|(k, v)| k.len() + v.capacity() * 4 + 48)
+                .sum::<usize>()
+    }
+}
+
+/// Numeric ranges, sorted by lower bound, with the largest upper bound of
+/// every subtree of an implicit balanced tree, so a lookup visits only the
+/// ranges that can hold the value: O(log n + matches).
+#[derive(Debug, Default, Clone)]
+struct Ranges {
+    items: Vec<(NumericRange, AtomId)>,
+    sorted: Vec<(f64, f64, NumericRange, AtomId)>,
+    max_high: Vec<f64>,
+}
+
+impl Ranges {
+    fn insert(&mut self, r: NumericRange, atom: AtomId) {
+        self.items.push((r, atom));
+    }
+
+    fn remove(&mut self, atom: AtomId) {
+        self.items.retain(|&(_, a)| a != atom);
+    }
+
+    fn finish(&mut self) {
+        let mut s: Vec<(f64, f64, NumericRange, AtomId)> = self
+            .items
+            .iter()
+            .map(|&(r, a)| {
+                let lo = r.low.map_or(f64::NEG_INFINITY, |(v, _)| v);
+                let hi = r.high.map_or(f64::INFINITY, |(v, _)| v);
+                (lo, hi, r, a)
+            })
+            .collect();
+        s.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let n = s.len();
+        let mut max_high = vec![f64::NEG_INFINITY; 2 * n.max(1)];
+        for (i, item) in s.iter().enumerate() {
+            if let Some(slot) = max_high.get_mut(n + i) {
+                *slot = item.1;
+            }
+        }
+        for i in (1..n).rev() {
+            let l = max_high.get(2 * i).copied().unwrap_or(f64::NEG_INFINITY);
+            let r = max_high
+                .get(2 * i + 1)
+                .copied()
+                .unwrap_or(f64::NEG_INFINITY);
+            if let Some(slot) = max_high.get_mut(i) {
+                *slot = l.max(r);
+            }
+        }
+        self.sorted = s;
+        self.max_high = max_high;
+    }
+
+    fn lookup(&self, v: f64, out: &mut Vec<AtomId>) {
+        let n = self.sorted.len();
+        if n == 0 {
+            return;
+        }
+        if n <= 8 {
+            for &(_, _, r, a) in &self.sorted {
+                if r.contains(v) {
+                    out.push(a);
+                }
+            }
+            return;
+        }
+        // Ranges [0, k) start at or below v.
+        let k = self.sorted.partition_point(|x| x.0 <= v);
+        // Walk the leaves [n, n + k) of the bottom-up segment tree.
+        let mut stack: Vec<usize> = Vec::new();
+        let (mut l, mut r) = (n, n + k);
+        while l < r {
+            if l & 1 == 1 {
+                stack.push(l);
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                stack.push(r);
+            }
+            l >>= 1;
+            r >>= 1;
+        }
+        while let Some(node) = stack.pop() {
+            if !self.max_high.get(node).is_some_and(|&m| m >= v) {
+                continue;
+            }
+            if node >= n {
+                if let Some(&(_, _, r, a)) = self.sorted.get(node - n) {
+                    if r.contains(v) {
+                        out.push(a);
+                    }
+                }
+            } else {
+                stack.push(2 * node);
+                stack.push(2 * node + 1);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Everything that decides whether a value is *excluded* by the
+/// `anything-but` atoms of a path.
+#[derive(Debug, Default, Clone)]
+struct Exclusions {
+    strings: AHashMap<Box<str>, Vec<AtomId>>,
+    numbers: AHashMap<u64, Vec<AtomId>>,
+    prefixes: LenMap,
+    suffixes: LenMap,
+    ignore_case: AHashMap<String, Vec<(String, AtomId)>>,
+    wildcards: WildIndex,
+}
+
+impl Exclusions {
+    fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+            && self.numbers.is_empty()
+            && self.prefixes.is_empty()
+            && self.suffixes.is_empty()
+            && self.ignore_case.is_empty()
+            && self.wildcards.is_empty()
+    }
+}
+
+fn add_to<K: std::hash::Hash + Eq>(m: &mut AHashMap<K, Vec<AtomId>>, k: K, atom: AtomId) {
+    let e = m.entry(k).or_default();
+    if !e.contains(&atom) {
+        e.push(atom);
+    }
+}
+
+fn remove_from<K, Q>(m: &mut AHashMap<K, Vec<AtomId>>, k: &Q, atom: AtomId)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(e) = m.get_mut(k) {
+        e.retain(|&a| a != atom);
+        if e.is_empty() {
+            m.remove(k);
+        }
+    }
+}
+
+/// Ignore-case entries: by key, each with the pattern text to confirm.
+type CaseMap = AHashMap<String, Vec<(String, AtomId)>>;
+
+fn add_case(m: &mut CaseMap, pattern: &str, atom: AtomId) {
+    m.entry(fold::key(pattern))
+        .or_default()
+        .push((pattern.to_string(), atom));
+}
+
+fn remove_case(m: &mut CaseMap, pattern: &str, atom: AtomId) {
+    let k = fold::key(pattern);
+    if let Some(e) = m.get_mut(&k) {
+        e.retain(|(_, a)| *a != atom);
+        if e.is_empty() {
+            m.remove(&k);
+        }
+    }
+}
+
+/// Case-insensitive prefixes or suffixes by key length.
+#[derive(Debug, Default, Clone)]
+struct CaseLenMap {
+    lens: Vec<usize>,
+    map: CaseMap,
+}
+
+impl CaseLenMap {
+    fn insert(&mut self, pattern: &str, atom: AtomId) {
+        let k = fold::key(pattern);
+        if let Err(i) = self.lens.binary_search(&k.len()) {
+            self.lens.insert(i, k.len());
+        }
+        self.map
+            .entry(k)
+            .or_default()
+            .push((pattern.to_string(), atom));
+    }
+
+    fn remove(&mut self, pattern: &str, atom: AtomId) {
+        remove_case(&mut self.map, pattern, atom);
+        let l = fold::key(pattern).len();
+        if !self.map.keys().any(|k| k.len() == l) {
+            self.lens.retain(|&x| x != l);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Every matcher of every rule on one path.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ValueIndex {
+    strings: AHashMap<Box<str>, Vec<AtomId>>,
+    num_text: AHashMap<Box<str>, Vec<AtomId>>,
+    num_value: AHashMap<u64, Vec<AtomId>>,
+    trues: Vec<AtomId>,
+    falses: Vec<AtomId>,
+    nulls: Vec<AtomId>,
+    prefixes: LenMap,
+    suffixes: LenMap,
+    prefixes_ic: CaseLenMap,
+    suffixes_ic: CaseLenMap,
+    equals_ic: CaseMap,
+    wildcards: WildIndex,
+    ranges: Ranges,
+    cidrs: Vec<(IpRange, AtomId)>,
+    /// `exists: true` atoms: any present value.
+    present: Vec<AtomId>,
+    /// `anything-but` atoms: any present value not excluded.
+    anything_but: Vec<AtomId>,
+    exclusions: Exclusions,
+    /// The number of atoms registered.
+    atoms: usize,
+}
+
+impl ValueIndex {
+    /// Index every wildcard set, however small (tests).
+    pub(crate) fn set_force_wild_index(&mut self, on: bool) {
+        self.wildcards.force_index = on;
+        self.exclusions.wildcards.force_index = on;
+    }
+
+    /// Whether values at this path need their comparable number.
+    pub(crate) fn wants_numbers(&self) -> bool {
+        !self.num_value.is_empty() || !self.ranges.is_empty() || !self.exclusions.numbers.is_empty()
+    }
+
+    /// Whether the path has atoms at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.atoms == 0
+    }
+
+    /// Registers `m` as atom `atom`. `Exists(false)` has no value side and
+    /// is not registered.
+    pub(crate) fn insert(&mut self, m: &Matcher, atom: AtomId) {
+        self.atoms += 1;
+        match m {
+            Matcher::Exact(e) => match e {
+                Exact::String(s) => add_to(&mut self.strings, s.as_str().into(), atom),
+                Exact::Ip { text, range } => {
+                    add_to(&mut self.strings, text.as_str().into(), atom);
+                    self.cidrs.push((*range, atom));
+                }
+                Exact::Number { text, value } => {
+                    add_to(&mut self.num_text, text.as_str().into(), atom);
+                    if let Some(v) = value {
+                        add_to(&mut self.num_value, num_key(*v), atom);
+                    }
+                }
+                Exact::Bool(true) => self.trues.push(atom),
+                Exact::Bool(false) => self.falses.push(atom),
+                Exact::Null => self.nulls.push(atom),
+            },
+            Matcher::Prefix(p) => self.prefixes.insert(p.as_bytes(), atom),
+            Matcher::Suffix(p) => self.suffixes.insert(p.as_bytes(), atom),
+            Matcher::PrefixIgnoreCase(p) => self.prefixes_ic.insert(p, atom),
+            Matcher::SuffixIgnoreCase(p) => self.suffixes_ic.insert(p, atom),
+            Matcher::EqualsIgnoreCase(p) => add_case(&mut self.equals_ic, p, atom),
+            Matcher::Wildcard(w) => self.wildcards.insert(w, atom),
+            Matcher::Numeric(r) => self.ranges.insert(*r, atom),
+            Matcher::Cidr(r) => self.cidrs.push((*r, atom)),
+            Matcher::Exists(true) => self.present.push(atom),
+            Matcher::Exists(false) => self.atoms -= 1,
+            Matcher::AnythingBut(ab) => {
+                self.anything_but.push(atom);
+                let x = &mut self.exclusions;
+                match ab {
+                    AnythingBut::Strings(ss) => {
+                        for s in ss {
+                            add_to(&mut x.strings, s.as_str().into(), atom);
+                        }
+                    }
+                    AnythingBut::Numbers(ns) => {
+                        for &n in ns {
+                            add_to(&mut x.numbers, num_key(n), atom);
+                        }
+                    }
+                    AnythingBut::Prefixes(ps) => {
+                        for p in ps {
+                            x.prefixes.insert(p.as_bytes(), atom);
+                        }
+                    }
+                    AnythingBut::Suffixes(ps) => {
+                        for p in ps {
+                            x.suffixes.insert(p.as_bytes(), atom);
+                        }
+                    }
+                    AnythingBut::IgnoreCase(ps) => {
+                        for p in ps {
+                            add_case(&mut x.ignore_case, p, atom);
+                        }
+                    }
+                    AnythingBut::Wildcards(ws) => {
+                        for w in ws {
+                            x.wildcards.insert(w, atom);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unregisters atom `atom`, which was registered for `m`.
+    pub(crate) fn remove(&mut self, m: &Matcher, atom: AtomId) {
+        if !matches!(m, Matcher::Exists(false)) {
+            self.atoms = self.atoms.saturating_sub(1);
+        }
+        let drop = |v: &mut Vec<AtomId>| v.retain(|&a| a != atom);
+        match m {
+            Matcher::Exact(e) => match e {
+                Exact::String(s) => remove_from(&mut self.strings, s.as_str(), atom),
+                Exact::Ip { text, .. } => {
+                    remove_from(&mut self.strings, text.as_str(), atom);
+                    self.cidrs.retain(|&(_, a)| a != atom);
+                }
+                Exact::Number { text, value } => {
+                    remove_from(&mut self.num_text, text.as_str(), atom);
+                    if let Some(v) = value {
+                        remove_from(&mut self.num_value, &num_key(*v), atom);
+                    }
+                }
+                Exact::Bool(true) => drop(&mut self.trues),
+                Exact::Bool(false) => drop(&mut self.falses),
+                Exact::Null => drop(&mut self.nulls),
+            },
+            Matcher::Prefix(p) => self.prefixes.remove(p.as_bytes(), atom),
+            Matcher::Suffix(p) => self.suffixes.remove(p.as_bytes(), atom),
+            Matcher::PrefixIgnoreCase(p) => self.prefixes_ic.remove(p, atom),
+            Matcher::SuffixIgnoreCase(p) => self.suffixes_ic.remove(p, atom),
+            Matcher::EqualsIgnoreCase(p) => remove_case(&mut self.equals_ic, p, atom),
+            Matcher::Wildcard(_) => self.wildcards.remove(atom),
+            Matcher::Numeric(_) => self.ranges.remove(atom),
+            Matcher::Cidr(_) => self.cidrs.retain(|&(_, a)| a != atom),
+            Matcher::Exists(true) => drop(&mut self.present),
+            Matcher::Exists(false) => {}
+            Matcher::AnythingBut(ab) => {
+                drop(&mut self.anything_but);
+                let x = &mut self.exclusions;
+                match ab {
+                    AnythingBut::Strings(ss) => {
+                        for s in ss {
+                            remove_from(&mut x.strings, s.as_str(), atom);
+                        }
+                    }
+                    AnythingBut::Numbers(ns) => {
+                        for &n in ns {
+                            remove_from(&mut x.numbers, &num_key(n), atom);
+                        }
+                    }
+                    AnythingBut::Prefixes(ps) => {
+                        for p in ps {
+                            x.prefixes.remove(p.as_bytes(), atom);
+                        }
+                    }
+                    AnythingBut::Suffixes(ps) => {
+                        for p in ps {
+                            x.suffixes.remove(p.as_bytes(), atom);
+                        }
+                    }
+                    AnythingBut::IgnoreCase(ps) => {
+                        for p in ps {
+                            remove_case(&mut x.ignore_case, p, atom);
+                        }
+                    }
+                    AnythingBut::Wildcards(_) => x.wildcards.remove(atom),
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the derived structures after a batch of changes.
+    pub(crate) fn finish(&mut self) {
+        self.ranges.finish();
+        self.wildcards.finish();
+        self.exclusions.wildcards.finish();
+    }
+
+    /// Appends every atom `leaf` satisfies to `out` (possibly with
+    /// repeats). `buf` and `tmp` are scratch space.
+    pub(crate) fn lookup(
+        &self,
+        leaf: LeafRef<'_>,
+        buf: &mut String,
+        tmp: &mut Vec<AtomId>,
+        out: &mut Vec<AtomId>,
+    ) {
+        out.extend_from_slice(&self.present);
+        match leaf {
+            LeafRef::Str(s) => self.lookup_str(s, buf, tmp, out),
+            LeafRef::Num(text, value) => {
+                if let Some(a) = self.num_text.get(text) {
+                    out.extend_from_slice(a);
+                }
+                if let Some(v) = value {
+                    if let Some(a) = self.num_value.get(&num_key(v)) {
+                        out.extend_from_slice(a);
+                    }
+                    self.ranges.lookup(v, out);
+                }
+                if !self.anything_but.is_empty() {
+                    tmp.clear();
+                    if let Some(a) = value.and_then(|v| self.exclusions.numbers.get(&num_key(v))) {
+                        tmp.extend_from_slice(a);
+                    }
+                    subtract(&self.anything_but, tmp, out);
+                }
+            }
+            LeafRef::Bool(b) => {
+                out.extend_from_slice(if b { &self.trues } else { &self.falses });
+                out.extend_from_slice(&self.anything_but);
+            }
+            LeafRef::Null => {
+                out.extend_from_slice(&self.nulls);
+                out.extend_from_slice(&self.anything_but);
+            }
+        }
+    }
+
+    fn lookup_str(&self, s: &str, buf: &mut String, tmp: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
+        let b = s.as_bytes();
+        if let Some(a) = self.strings.get(s) {
+            out.extend_from_slice(a);
+        }
+        self.prefixes.prefixes_of(b, out);
+        self.suffixes.suffixes_of(b, out);
+        let need_key = !self.prefixes_ic.is_empty()
+            || !self.suffixes_ic.is_empty()
+            || !self.equals_ic.is_empty()
+            || !self.exclusions.ignore_case.is_empty();
+        if need_key {
+            buf.clear();
+            fold::push_key(s, buf);
+            let k = buf.as_bytes();
+            for &l in &self.prefixes_ic.lens {
+                let Some(p) = k.get(..l) else { break };
+                if let Some(e) = std::str::from_utf8(p)
+                    .ok()
+                    .and_then(|p| self.prefixes_ic.map.get(p))
+                {
+                    for (pat, a) in e {
+                        if starts_with_ignore_case(s, pat) {
+                            out.push(*a);
+                        }
+                    }
+                }
+            }
+            for &l in &self.suffixes_ic.lens {
+                let Some(start) = k.len().checked_sub(l) else {
+                    break;
+                };
+                if let Some(e) = k
+                    .get(start..)
+                    .and_then(|p| std::str::from_utf8(p).ok())
+                    .and_then(|p| self.suffixes_ic.map.get(p))
+                {
+                    for (pat, a) in e {
+                        if ends_with_ignore_case(s, pat) {
+                            out.push(*a);
+                        }
+                    }
+                }
+            }
+            if let Some(e) = self.equals_ic.get(buf.as_str()) {
+                for (pat, a) in e {
+                    if equals_ignore_case(pat, s) {
+                        out.push(*a);
+                    }
+                }
+            }
+        }
+        self.wildcards.lookup(s, tmp, out);
+        if !self.cidrs.is_empty() {
+            if let Some(ip) = parse_ip(s) {
+                for &(r, a) in &self.cidrs {
+                    if r.contains(ip) {
+                        out.push(a);
+                    }
+                }
+            }
+        }
+        if !self.anything_but.is_empty() {
+            tmp.clear();
+            let x = &self.exclusions;
+            if !x.is_empty() {
+                if let Some(a) = x.strings.get(s) {
+                    tmp.extend_from_slice(a);
+                }
+                x.prefixes.prefixes_of(b, tmp);
+                x.suffixes.suffixes_of(b, tmp);
+                if !x.ignore_case.is_empty() {
+                    if let Some(e) = x.ignore_case.get(buf.as_str()) {
+                        for (pat, a) in e {
+                            if equals_ignore_case(pat, s) {
+                                tmp.push(*a);
+                            }
+                        }
+                    }
+                }
+                let mut wild: Vec<AtomId> = Vec::new();
+                x.wildcards.lookup(s, &mut wild, tmp);
+            }
+            subtract(&self.anything_but, tmp, out);
+        }
+    }
+
+    /// Bytes of heap this index holds (an estimate).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let vecs = |m: &AHashMap<Box<str>, Vec<AtomId>>| {
+            m.iter()
+                .map(|(k, v)| k.len() + v.capacity() * 4 + 48)
+                .sum::<usize>()
+        };
+        let cases = |m: &CaseMap| {
+            m.iter()
+                .map(|(k, v)| k.len() + v.iter().map(|(p, _)| p.len() + 32).sum::<usize>() + 48)
+                .sum::<usize>()
+        };
+        vecs(&self.strings)
+            + vecs(&self.num_text)
+            + self.num_value.len() * 48
+            + self.prefixes.heap_bytes()
+            + self.suffixes.heap_bytes()
+            + cases(&self.prefixes_ic.map)
+            + cases(&self.suffixes_ic.map)
+            + cases(&self.equals_ic)
+            + self.wildcards.heap_bytes()
+            + self.ranges.items.capacity() * 48
+            + self.ranges.sorted.capacity() * 64
+            + self.ranges.max_high.capacity() * 8
+            + self.cidrs.capacity() * 48
+            + (self.present.capacity() + self.anything_but.capacity()) * 4
+            + vecs(&self.exclusions.strings)
+            + self.exclusions.numbers.len() * 48
+            + self.exclusions.prefixes.heap_bytes()
+            + self.exclusions.suffixes.heap_bytes()
+            + cases(&self.exclusions.ignore_case)
+            + self.exclusions.wildcards.heap_bytes()
+    }
+}
+
+/// `out += all - excluded`.
+fn subtract(all: &[AtomId], excluded: &mut [AtomId], out: &mut Vec<AtomId>) {
+    if excluded.is_empty() {
+        out.extend_from_slice(all);
+    } else if excluded.len() <= 16 {
+        out.extend(all.iter().filter(|a| !excluded.contains(a)));
+    } else {
+        excluded.sort_unstable();
+        out.extend(all.iter().filter(|a| excluded.binary_search(a).is_err()));
+    }
+}
