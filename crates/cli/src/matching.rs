@@ -3,10 +3,12 @@
 use crate::common::{self, display, push_json_str};
 use crate::{EXIT_BAD_INPUT, EXIT_FATAL, EXIT_OK};
 use clap::Parser;
-use evmatch::{Config, EventError, RuleSet};
+use evmatch::{Config, EventError, RuleId, RuleSet, Scratch};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 
 /// Match NDJSON events against EventBridge rules.
 #[derive(Debug, Parser)]
@@ -50,6 +52,17 @@ pub struct MatchArgs {
     #[arg(long, value_name = "N")]
     pub max_pattern_size: Option<usize>,
 
+    /// Worker threads (0 or absent: one per core). Output stays in input
+    /// order and --count totals are exact whatever the number
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Stop reading each event once no later field can change the answer
+    /// (the rest of the event is not validated; a key repeated after that
+    /// point is not seen)
+    #[arg(long)]
+    pub early_exit: bool,
+
     /// Do not report bad event lines on stderr (the exit status still
     /// says there were some)
     #[arg(long, short)]
@@ -88,21 +101,6 @@ enum Stop {
     Fatal,
 }
 
-struct Matcher {
-    set: RuleSet,
-    /// Index in the rules file of each rule of `set`.
-    file_index: Vec<usize>,
-    /// Every rule name, in rules-file order.
-    names: Vec<String>,
-    counts: Vec<u64>,
-    count_mode: bool,
-    with_event: bool,
-    with_file: bool,
-    quiet: bool,
-    bad_lines: u64,
-    line_buf: Vec<u8>,
-}
-
 /// Runs the match command; returns the exit status.
 pub fn run(args: Vec<OsString>) -> u8 {
     let args = MatchArgs::parse_from(args);
@@ -113,7 +111,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let options = common::compile_options(args.max_pattern_size);
     let config = Config {
         array_consistency: !args.no_array_consistency,
-        ..Config::default()
+        early_exit: args.early_exit,
     };
 
     let mut builder = RuleSet::builder().config(config);
@@ -175,30 +173,40 @@ pub fn run(args: Vec<OsString>) -> u8 {
         }
     }
 
-    let mut m = Matcher {
-        set: builder.build(),
-        file_index,
-        names: rules.iter().map(|r| r.name.clone()).collect(),
-        counts: vec![0; rules.len()],
+    let names: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
+    let set = builder.build();
+    let job = Job {
+        set: &set,
+        file_index: &file_index,
+        rule_count: names.len(),
+        names: &names,
         count_mode: args.count,
         with_event: args.with_event,
         with_file: inputs.len() > 1,
         quiet: args.quiet,
-        bad_lines: 0,
-        line_buf: Vec::with_capacity(256),
+        labels: inputs.iter().map(Input::label).collect(),
+        output_names: inputs.iter().map(Input::output_name).collect(),
+    };
+    let threads = match args.threads {
+        Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n,
     };
 
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let result = m.run_inputs(&inputs, &mut out).and_then(|()| {
-        if m.count_mode {
-            m.write_counts(&mut out)?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut totals = Totals {
+        counts: vec![0; names.len()],
+        bad_lines: 0,
+    };
+    let result = run_blocks(&job, &inputs, threads, &mut out, &mut totals).and_then(|()| {
+        if job.count_mode {
+            write_counts(&names, &totals.counts, &mut out)?;
         }
         out.flush().map_err(|e| write_error(&e))
     });
     match result {
         Ok(()) | Err(Stop::BrokenPipe) => {
-            if m.bad_lines > 0 {
+            if totals.bad_lines > 0 {
                 EXIT_BAD_INPUT
             } else {
                 EXIT_OK
@@ -229,145 +237,342 @@ fn write_error(e: &io::Error) -> Stop {
     }
 }
 
-impl Matcher {
-    fn run_inputs(&mut self, inputs: &[Input], out: &mut impl Write) -> Result<(), Stop> {
-        for input in inputs {
-            match input {
-                Input::Stdin => {
-                    let stdin = io::stdin();
-                    let lock = stdin.lock();
-                    self.run_stream(input, lock, out)?;
-                }
-                Input::File(p) => {
-                    let f = match std::fs::File::open(p) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            common::error(&format!("cannot read {}: {e}", display(p)));
-                            return Err(Stop::Fatal);
-                        }
-                    };
-                    self.run_stream(input, BufReader::with_capacity(64 * 1024, f), out)?;
-                }
-            }
+/// What every worker needs to turn a block of lines into output.
+struct Job<'a> {
+    set: &'a RuleSet,
+    /// Index in the rules file of each rule of `set`.
+    file_index: &'a [usize],
+    /// Every rule name, in rules-file order.
+    names: &'a [String],
+    rule_count: usize,
+    count_mode: bool,
+    with_event: bool,
+    with_file: bool,
+    quiet: bool,
+    /// Per input: the name used in messages.
+    labels: Vec<String>,
+    /// Per input: the name used in the "file" key of output lines.
+    output_names: Vec<String>,
+}
+
+/// Per-rule counts and bad lines, summed over workers.
+struct Totals {
+    counts: Vec<u64>,
+    bad_lines: u64,
+}
+
+/// A run of whole lines of one input.
+struct Block {
+    seq: u64,
+    input: usize,
+    /// Line number of the first line of `data` (1-based).
+    first_line: usize,
+    data: Vec<u8>,
+}
+
+/// A processed block: what to print, in input order.
+struct Done {
+    seq: u64,
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+/// Bytes per block handed to a worker.
+const BLOCK: usize = 1 << 20;
+
+/// Per-worker state.
+struct Worker {
+    scratch: Scratch,
+    ids: Vec<RuleId>,
+    counts: Vec<u64>,
+    bad_lines: u64,
+}
+
+impl Worker {
+    fn new(rules: usize) -> Self {
+        Worker {
+            scratch: Scratch::new(),
+            ids: Vec::new(),
+            counts: vec![0; rules],
+            bad_lines: 0,
         }
-        Ok(())
     }
 
-    fn run_stream(
-        &mut self,
-        input: &Input,
-        mut reader: impl BufRead,
-        out: &mut impl Write,
-    ) -> Result<(), Stop> {
-        let mut line_no = 0usize;
-        let mut buf = std::mem::take(&mut self.line_buf);
-        let result = loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    common::error(&format!("cannot read {}: {e}", input.label()));
-                    break Err(Stop::Fatal);
-                }
-            }
+    fn process(&mut self, job: &Job<'_>, block: &Block) -> Done {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut line_no = block.first_line;
+        let mut rest: &[u8] = &block.data;
+        while !rest.is_empty() {
+            let (mut line, next) = match memchr::memchr(b'\n', rest) {
+                Some(i) => rest.split_at(i),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next.get(1..).unwrap_or(&[]);
+            let this = line_no;
             line_no += 1;
-            let mut line: &[u8] = &buf;
-            if let Some(l) = line.strip_suffix(b"\n") {
-                line = l.strip_suffix(b"\r").unwrap_or(l);
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
             }
-            if line_no == 1 {
+            if this == 1 {
                 line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
             }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            if let Err(stop) = self.event(input, line_no, line, out) {
-                break Err(stop);
-            }
-        };
-        self.line_buf = buf;
-        result
+            self.event(job, block.input, this, line, &mut out, &mut err);
+        }
+        Done {
+            seq: block.seq,
+            out,
+            err,
+        }
     }
 
     fn event(
         &mut self,
-        input: &Input,
+        job: &Job<'_>,
+        input: usize,
         line_no: usize,
         line: &[u8],
-        out: &mut impl Write,
-    ) -> Result<(), Stop> {
-        let ids = match self.set.matches(line) {
-            Ok(ids) => ids,
-            Err(e) => {
-                self.bad_lines += 1;
-                if !self.quiet {
-                    common::error(&format!(
-                        "{}:{}: {}",
-                        input.label(),
-                        line_no,
-                        event_error(&e)
-                    ));
-                }
-                return Ok(());
+        out: &mut Vec<u8>,
+        err: &mut Vec<u8>,
+    ) {
+        if let Err(e) = job.set.matches_with(&mut self.scratch, line, &mut self.ids) {
+            self.bad_lines += 1;
+            if !job.quiet {
+                let label = job.labels.get(input).map_or("", String::as_str);
+                err.extend_from_slice(
+                    format!("evmatch: {label}:{line_no}: {}\n", event_error(&e)).as_bytes(),
+                );
             }
-        };
-        if self.count_mode {
-            for id in ids {
-                if let Some(&i) = self.file_index.get(id) {
+            return;
+        }
+        if job.count_mode {
+            for &id in &self.ids {
+                if let Some(&i) = job.file_index.get(id as usize) {
                     if let Some(c) = self.counts.get_mut(i) {
                         *c += 1;
                     }
                 }
             }
-            return Ok(());
+            return;
         }
-        if ids.is_empty() {
-            return Ok(());
+        if self.ids.is_empty() {
+            return;
         }
-        let mut o = Vec::with_capacity(64 + if self.with_event { line.len() } else { 0 });
-        o.push(b'{');
-        if self.with_file {
-            o.extend_from_slice(b"\"file\":");
-            push_json_str(&mut o, &input.output_name());
-            o.push(b',');
+        out.push(b'{');
+        if job.with_file {
+            out.extend_from_slice(b"\"file\":");
+            push_json_str(out, job.output_names.get(input).map_or("", String::as_str));
+            out.push(b',');
         }
-        o.extend_from_slice(format!("\"line\":{line_no},\"rules\":[").as_bytes());
-        for (k, id) in ids.iter().enumerate() {
+        out.extend_from_slice(b"\"line\":");
+        out.extend_from_slice(line_no.to_string().as_bytes());
+        out.extend_from_slice(b",\"rules\":[");
+        for (k, id) in self.ids.iter().enumerate() {
             if k > 0 {
-                o.push(b',');
+                out.push(b',');
             }
-            let name = self
+            let name = job
                 .file_index
-                .get(*id)
-                .and_then(|&i| self.names.get(i))
-                .map(String::as_str)
-                .unwrap_or("");
-            push_json_str(&mut o, name);
+                .get(*id as usize)
+                .and_then(|&i| job.names.get(i))
+                .map_or("", String::as_str);
+            push_json_str(out, name);
         }
-        o.push(b']');
-        if self.with_event {
-            o.extend_from_slice(b",\"event\":");
-            o.extend_from_slice(line);
+        out.push(b']');
+        if job.with_event {
+            out.extend_from_slice(b",\"event\":");
+            out.extend_from_slice(line);
         }
-        o.extend_from_slice(b"}\n");
-        out.write_all(&o).map_err(|e| write_error(&e))
+        out.extend_from_slice(b"}\n");
     }
 
-    fn write_counts(&self, out: &mut impl Write) -> Result<(), Stop> {
-        let mut o = Vec::with_capacity(16 * self.names.len() + 4);
-        o.push(b'{');
-        for (k, (name, count)) in self.names.iter().zip(&self.counts).enumerate() {
-            if k > 0 {
-                o.push(b',');
-            }
-            push_json_str(&mut o, name);
-            o.extend_from_slice(format!(":{count}").as_bytes());
+    fn add_to(&self, totals: &mut Totals) {
+        for (t, c) in totals.counts.iter_mut().zip(&self.counts) {
+            *t += c;
         }
-        o.extend_from_slice(b"}\n");
-        out.write_all(&o).map_err(|e| write_error(&e))
+        totals.bad_lines += self.bad_lines;
     }
+}
+
+/// Reads every input as blocks of whole lines, in order, calling `emit`
+/// with each. Stops at the first error `emit` returns.
+fn read_blocks(
+    inputs: &[Input],
+    mut emit: impl FnMut(Block) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut seq = 0u64;
+    for (k, input) in inputs.iter().enumerate() {
+        let mut reader: Box<dyn Read> = match input {
+            Input::Stdin => Box::new(io::stdin().lock()),
+            Input::File(p) => match std::fs::File::open(p) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    common::error(&format!("cannot read {}: {e}", display(p)));
+                    return Err(Stop::Fatal);
+                }
+            },
+        };
+        let mut line = 1usize;
+        let mut carry: Vec<u8> = Vec::new();
+        let mut eof = false;
+        while !eof {
+            let mut data = std::mem::take(&mut carry);
+            let mut scanned = 0usize;
+            // Fill up to BLOCK bytes, and on until the block holds a newline.
+            loop {
+                let len = data.len();
+                if len >= BLOCK
+                    && memchr::memchr(b'\n', data.get(scanned..).unwrap_or(&[])).is_some()
+                {
+                    break;
+                }
+                scanned = len;
+                if data.capacity() - len < 64 * 1024 {
+                    data.reserve(BLOCK);
+                }
+                let cap = data.capacity();
+                data.resize(cap, 0);
+                match reader.read(data.get_mut(len..).unwrap_or(&mut [])) {
+                    Ok(0) => {
+                        data.truncate(len);
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => data.truncate(len + n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
+                    Err(e) => {
+                        data.truncate(len);
+                        common::error(&format!("cannot read {}: {e}", input.label()));
+                        return Err(Stop::Fatal);
+                    }
+                }
+            }
+            if !eof {
+                // Keep the partial last line for the next block.
+                let cut = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
+                carry = data.split_off(cut);
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let lines = memchr::memchr_iter(b'\n', &data).count();
+            let block = Block {
+                seq,
+                input: k,
+                first_line: line,
+                data,
+            };
+            seq += 1;
+            line += lines;
+            emit(block)?;
+        }
+    }
+    Ok(())
+}
+
+/// Matches every input on `threads` threads, printing in input order.
+fn run_blocks(
+    job: &Job<'_>,
+    inputs: &[Input],
+    threads: usize,
+    out: &mut impl Write,
+    totals: &mut Totals,
+) -> Result<(), Stop> {
+    if threads <= 1 {
+        let mut w = Worker::new(job.rule_count);
+        let r = read_blocks(inputs, |block| {
+            let done = w.process(job, &block);
+            write_done(&done, out)
+        });
+        w.add_to(totals);
+        return r;
+    }
+    let (work_tx, work_rx) = mpsc::sync_channel::<Block>(threads * 2);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            handles.push(scope.spawn(move || {
+                let mut w = Worker::new(job.rule_count);
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(block) = next else { break };
+                    if done_tx.send(w.process(job, &block)).is_err() {
+                        break;
+                    }
+                }
+                w
+            }));
+        }
+        drop(done_tx);
+        let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut result = read_blocks(inputs, |block| {
+            work_tx.send(block).map_err(|_| Stop::Fatal)?;
+            while let Ok(done) = done_rx.try_recv() {
+                pending.insert(done.seq, done);
+            }
+            flush_in_order(&mut pending, &mut next_seq, out)
+        });
+        drop(work_tx);
+        for done in done_rx.iter() {
+            pending.insert(done.seq, done);
+            if result.is_ok() {
+                result = flush_in_order(&mut pending, &mut next_seq, out);
+            }
+        }
+        for h in handles {
+            if let Ok(w) = h.join() {
+                w.add_to(totals);
+            }
+        }
+        result
+    })
+}
+
+fn flush_in_order(
+    pending: &mut BTreeMap<u64, Done>,
+    next_seq: &mut u64,
+    out: &mut impl Write,
+) -> Result<(), Stop> {
+    while let Some(done) = pending.remove(next_seq) {
+        write_done(&done, out)?;
+        *next_seq += 1;
+    }
+    Ok(())
+}
+
+fn write_done(done: &Done, out: &mut impl Write) -> Result<(), Stop> {
+    if !done.err.is_empty() {
+        // Keep stdout and stderr in step for a reader of both.
+        out.flush().map_err(|e| write_error(&e))?;
+        let mut e = io::stderr().lock();
+        let _ = e.write_all(&done.err);
+    }
+    out.write_all(&done.out).map_err(|e| write_error(&e))
+}
+
+fn write_counts(names: &[String], counts: &[u64], out: &mut impl Write) -> Result<(), Stop> {
+    let mut o = Vec::with_capacity(16 * names.len() + 4);
+    o.push(b'{');
+    for (k, (name, count)) in names.iter().zip(counts).enumerate() {
+        if k > 0 {
+            o.push(b',');
+        }
+        push_json_str(&mut o, name);
+        o.extend_from_slice(format!(":{count}").as_bytes());
+    }
+    o.extend_from_slice(b"}\n");
+    out.write_all(&o).map_err(|e| write_error(&e))
 }
 
 /// The reason printed for a bad event line.
