@@ -23,6 +23,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod target;
+pub mod transform;
+
 use evmatch_json::{JsonError, Reader, Token};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,10 +41,19 @@ pub struct RuleDef {
     pub pattern: String,
     /// `false` for rules whose `State` is `DISABLED`: they never match.
     pub enabled: bool,
-    /// The rule's `Targets`, kept as JSON values (empty when absent).
+    /// The rule's `Targets`, kept as JSON values (empty when absent);
+    /// [`RuleDef::parse_targets`] validates them.
     pub targets: Vec<serde_json::Value>,
     /// 1-based line of the rules file where the pattern starts.
     pub line: usize,
+}
+
+impl RuleDef {
+    /// Reads and validates the rule's targets as `PutTargets` would, with
+    /// AWS's texts (SPEC.md §4.1, §4.2): the first invalid target's error.
+    pub fn parse_targets(&self) -> Result<Vec<target::Target>, transform::ConfigError> {
+        target::parse_targets(&self.targets)
+    }
 }
 
 /// What kind of problem a rules file has.
