@@ -695,6 +695,21 @@ mod tests {
     }
 
     #[test]
+    fn spec_4_1_targets_are_validated_per_rule() {
+        let text = r#"[{"Name": "a", "EventPattern": {"x": [1]}, "Targets": [
+            {"Id": "t1", "Arn": "stdout:"},
+            {"Id": "t2", "Arn": "stdout:", "Input": "{}", "InputPath": "$"}]}]"#;
+        let rules = load_rules(text).unwrap();
+        let e = rules[0].parse_targets().unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Only one of Input, InputPath, or InputTransformer must be provided for target t2."
+        );
+        let ok = load_rules(r#"[{"Name": "a", "EventPattern": {"x": [1]}, "Targets": [{"Id": "t1", "Arn": "stdout:"}]}]"#).unwrap();
+        assert_eq!(ok[0].parse_targets().unwrap()[0].id, "t1");
+    }
+
+    #[test]
     fn list_rules_output() {
         let text = r#"{
     "Rules": [
