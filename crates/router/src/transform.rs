@@ -222,7 +222,7 @@ pub enum Selection<'a> {
 }
 
 impl JsonPath {
-    /// Parses a path; `None` names what is wrong.
+    /// Parses a path; the error says what is wrong.
     pub fn parse(text: &str) -> Result<JsonPath, String> {
         let rest = if let Some(r) = text.strip_prefix('$') {
             r
@@ -711,7 +711,7 @@ impl InputTransformer {
             }
         }
         if self.mode == TemplateMode::Json {
-            if let Err(e) = evmatch_json::parse_value_with_depth(&out, usize::MAX) {
+            if let Err(e) = check_json(&out) {
                 return Err(NotDelivered {
                     reason: format!(
                         "the transformed input is not valid JSON ({})",
@@ -722,6 +722,22 @@ impl InputTransformer {
             }
         }
         Ok(out)
+    }
+}
+
+/// Checks that `text` is one JSON value, without building a tree (the
+/// reader keeps nesting on the heap, so any depth is fine).
+fn check_json(text: &str) -> Result<(), evmatch_json::JsonError> {
+    let mut r = evmatch_json::Reader::with_max_depth(text, usize::MAX);
+    let mut any = false;
+    while r.next_token()?.is_some() {
+        any = true;
+    }
+    r.finish()?;
+    if any {
+        Ok(())
+    } else {
+        Err(r.error_at(0, "No content to map due to end-of-input"))
     }
 }
 
@@ -846,7 +862,7 @@ impl TargetInput {
             return Err(ConfigError::several_inputs(target_id));
         }
         if let Some(i) = input {
-            if evmatch_json::parse_value_with_depth(i, usize::MAX).is_err() {
+            if check_json(i).is_err() {
                 return Err(ConfigError::new(
                     ConfigErrorKind::InvalidInput,
                     format!("Input for target {target_id} is not valid JSON text."),
@@ -1000,6 +1016,15 @@ mod tests {
         assert_eq!(to_compact(&e), r#"{"z":[1.50,3.0e2,-0],"a":{"s":"é"}}"#);
         let deep = format!("{}{}", "[".repeat(900), "]".repeat(900));
         assert_eq!(to_compact(&ev(&deep)), deep);
+    }
+
+    #[test]
+    fn json_check_any_depth() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(check_json(&deep).is_ok());
+        assert!(check_json(&deep[1..]).is_err());
+        assert!(check_json("  ").is_err());
+        assert!(check_json("{} {}").is_err());
     }
 
     #[test]
