@@ -18,8 +18,11 @@ use std::path::PathBuf;
                   Each invalid rule is printed on stdout as\n  \
                   <name>: Event pattern is not valid. Reason: <reason> (RULES line L; <location>)\n\
                   where L is the line of the rules file where the rule's pattern starts and \
-                  <location> is where the problem is within the pattern. A summary, \
-                  `N rules, M invalid`, goes to stderr.\n\n\
+                  <location> is where the problem is within the pattern. A rule whose \
+                  Targets are invalid is printed as\n  \
+                  <name>: <AWS message> (RULES line L)\n\
+                  for instance `Only one of Input, InputPath, or InputTransformer must be \
+                  provided for target t1.` A summary, `N rules, M invalid`, goes to stderr.\n\n\
                   Exit status: 0 all rules are valid, 1 some are invalid, 2 the rules file \
                   cannot be read or loaded.",
     after_long_help = "Examples:
@@ -50,19 +53,25 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let mut invalid = 0usize;
     let mut write_err: Option<std::io::Error> = None;
     for (rule, compiled) in rules.iter().zip(common::compile_all(&rules, &options)) {
-        let Err(e) = compiled else { continue };
-        invalid += 1;
-        let loc = e.location();
-        let loc = if loc.is_empty() {
-            String::new()
-        } else {
-            format!("; {loc}")
+        let line = match (compiled, rule.parse_targets()) {
+            (Err(e), _) => {
+                let loc = e.location();
+                let loc = if loc.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {loc}")
+                };
+                format!(
+                    "{}: {e} ({} line {}{loc})\n",
+                    rule.name, rules_name, rule.line
+                )
+            }
+            // Targets are checked as PutTargets would (SPEC.md §4.1, §4.2).
+            (Ok(_), Err(e)) => format!("{}: {e} ({} line {})\n", rule.name, rules_name, rule.line),
+            (Ok(_), Ok(_)) => continue,
         };
+        invalid += 1;
         if write_err.is_none() {
-            let line = format!(
-                "{}: {e} ({} line {}{loc})\n",
-                rule.name, rules_name, rule.line
-            );
             write_err = out.write_all(line.as_bytes()).err();
         }
     }

@@ -610,6 +610,30 @@ fn check_reports_invalid_rules() {
 }
 
 #[test]
+fn spec_4_1_check_reports_invalid_targets() {
+    let d = tmp();
+    let rules = write(
+        &d,
+        "r.json",
+        br#"[
+ {"Name": "ok", "EventPattern": {"source": ["a"]}, "Targets": [{"Id": "t0", "Arn": "stdout:", "InputPath": "$.detail"}]},
+ {"Name": "two", "EventPattern": {"source": ["a"]}, "Targets": [{"Id": "t1", "Arn": "stdout:", "InputPath": "$.detail", "Input": "{}"}]},
+ {"Name": "ph", "EventPattern": {"source": ["a"]}, "Targets": [{"Id": "t2", "Arn": "file:///tmp/x", "InputTransformer": {"InputPathsMap": {"a": "$.a"}, "InputTemplate": "<b>"}}]}
+]"#,
+    );
+    let o = run(&["check", &rules]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "two: Only one of Input, InputPath, or InputTransformer must be provided for target t1. ({rules} line 3)\n\
+             ph: InputTemplate for target t2 contains invalid placeholder b. ({rules} line 4)\n"
+        )
+    );
+    assert_eq!(stderr(&o), "3 rules, 2 invalid\n");
+}
+
+#[test]
 fn check_valid_files() {
     for f in ["rules.json", "eventbridge-rules.json"] {
         let o = run(&["check", &example(f)]);

@@ -23,6 +23,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod target;
+pub mod transform;
+
 use evmatch_json::{JsonError, Reader, Token};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,10 +41,19 @@ pub struct RuleDef {
     pub pattern: String,
     /// `false` for rules whose `State` is `DISABLED`: they never match.
     pub enabled: bool,
-    /// The rule's `Targets`, kept as JSON values (empty when absent).
+    /// The rule's `Targets`, kept as JSON values (empty when absent);
+    /// [`RuleDef::parse_targets`] validates them.
     pub targets: Vec<serde_json::Value>,
     /// 1-based line of the rules file where the pattern starts.
     pub line: usize,
+}
+
+impl RuleDef {
+    /// Reads and validates the rule's targets as `PutTargets` would, with
+    /// AWS's texts (SPEC.md §4.1, §4.2): the first invalid target's error.
+    pub fn parse_targets(&self) -> Result<Vec<target::Target>, transform::ConfigError> {
+        target::parse_targets(&self.targets)
+    }
 }
 
 /// What kind of problem a rules file has.
@@ -680,6 +692,21 @@ mod tests {
         assert_eq!(rules[2].name, "default-state");
         assert!(rules[2].enabled);
         assert_eq!(rules[2].line, 16);
+    }
+
+    #[test]
+    fn spec_4_1_targets_are_validated_per_rule() {
+        let text = r#"[{"Name": "a", "EventPattern": {"x": [1]}, "Targets": [
+            {"Id": "t1", "Arn": "stdout:"},
+            {"Id": "t2", "Arn": "stdout:", "Input": "{}", "InputPath": "$"}]}]"#;
+        let rules = load_rules(text).unwrap();
+        let e = rules[0].parse_targets().unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Only one of Input, InputPath, or InputTransformer must be provided for target t2."
+        );
+        let ok = load_rules(r#"[{"Name": "a", "EventPattern": {"x": [1]}, "Targets": [{"Id": "t1", "Arn": "stdout:"}]}]"#).unwrap();
+        assert_eq!(ok[0].parse_targets().unwrap()[0].id, "t1");
     }
 
     #[test]
