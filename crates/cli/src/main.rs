@@ -1,11 +1,12 @@
 //! `evmatch`: EventBridge event-pattern matching on the command line.
 //!
-//! The first argument picks the command: `test-event-pattern`, `check`,
+//! The first argument picks the command: `test-event-pattern`, `check`, `explain`,
 //! `help`, `--help`/`-h`, `--version`/`-V`; anything else runs the match
 //! command (`evmatch [OPTIONS] RULES [EVENTS...]`).
 
 mod check;
 mod common;
+mod explain;
 mod matching;
 mod test_pattern;
 
@@ -32,9 +33,12 @@ Commands:
   evmatch test-event-pattern --event-pattern PATTERN --event EVENT
       A local `aws events test-event-pattern`: prints {\"Result\": true|false}.
   evmatch check [OPTIONS] RULES
-      Validate every rule of RULES and report the invalid ones.
+      Validate every rule of RULES and report the invalid ones; warn about
+      suspicious ones (lints).
+  evmatch explain --event-pattern PATTERN --event EVENT | RULES --rule NAME [EVENTS...]
+      Show, condition by condition, why an event matches a pattern or not.
   evmatch help [COMMAND]
-      Show this help, or the help of COMMAND (match, test-event-pattern, check).
+      Show this help, or the help of COMMAND (match, test-event-pattern, check, explain).
 
 RULES is a JSON object {\"rule-name\": <pattern>, ...}, a JSON array of
 EventBridge rule objects (Name, EventPattern, State, Targets), or the output
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
     let code = match first {
         "test-event-pattern" => test_pattern::run(sub_args("test-event-pattern", &args)),
         "check" => check::run(sub_args("check", &args)),
+        "explain" => explain::run(sub_args("explain", &args)),
         "help" => help(args.get(2).and_then(|a| a.to_str()), args.len() > 3),
         "--help" => print_help(matching::MatchArgs::command(), true),
         "-h" => print_help(matching::MatchArgs::command(), false),
@@ -122,15 +127,16 @@ fn help(topic: Option<&str>, extra: bool) -> u8 {
         None | Some("match") => print_help(matching::MatchArgs::command(), true),
         Some("test-event-pattern") => print_help(test_pattern::TestArgs::command(), true),
         Some("check") => print_help(check::CheckArgs::command(), true),
+        Some("explain") => print_help(explain::ExplainArgs::command(), true),
         Some("help" | "--help" | "-h") => {
-            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check), or of evmatch.\n\nExample:\n  evmatch help check\n");
+            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, explain), or of evmatch.\n\nExample:\n  evmatch help check\n");
             EXIT_OK
         }
         Some(other) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, help)"
+                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, explain, help)"
             );
             EXIT_FATAL
         }

@@ -122,9 +122,8 @@ fn condition(fc: &FieldCondition, out: &mut Vec<Lint>) {
             fc.path.clone(),
             LintCode::ExistsFalseWithValues,
             format!(
-                "{{\"exists\": false}} next to other values means \"missing, or one of {}\" \
-                 (a value list is OR, SPEC.md §2.8); it can never require the field to be \
-                 missing and have a value",
+                "{{\"exists\": false}} next to {} matches when the field is missing OR has one \
+                 of those values (a value list is OR, SPEC.md §2.8), never \"missing and ...\"",
                 others_text(ms)
             ),
         );

@@ -251,12 +251,10 @@ fn render_branch(out: &mut String, paint: &Paint, b: &BranchResult, i: usize, n:
 
 fn render_condition(out: &mut String, paint: &Paint, c: &ConditionResult) {
     let got = if c.values.is_empty() {
-        "missing".to_string()
+        "missing (no value at this path)".to_string()
     } else if c.values.len() == 1 && c.values.iter().all(|v| v.arrays.is_empty()) {
-        c.values
-            .iter()
-            .map(|v| leaf_text(&v.leaf))
-            .collect::<String>()
+        let v: String = c.values.iter().map(|v| leaf_text(&v.leaf)).collect();
+        format!("got {v}")
     } else {
         let mut items: Vec<String> = c
             .values
@@ -278,7 +276,7 @@ fn render_condition(out: &mut String, paint: &Paint, c: &ConditionResult) {
         if c.values.len() > MAX_VALUES {
             items.push(format!("… {} more", c.values.len() - MAX_VALUES));
         }
-        items.join(", ")
+        format!("got {}", items.join(", "))
     };
     let note = match c.status {
         Status::Absent => " (absent, as exists: false wants)".to_string(),
@@ -289,7 +287,7 @@ fn render_condition(out: &mut String, paint: &Paint, c: &ConditionResult) {
     };
     let _ = writeln!(
         out,
-        "  {} {} {}: got {got}{note}",
+        "  {} {} {}: {got}{note}",
         paint.mark(c.status.is_satisfied()),
         paint.p(BOLD, &c.path),
         matchers_text(&c.matchers),
@@ -322,7 +320,7 @@ fn condition_json(c: &ConditionResult) -> J {
         "expected": c.matchers.iter().map(|m| json!({
             "op": matcher_op(m),
             "pattern": matcher_text(m),
-            "json": matcher_json(m),
+            "matcher": matcher_json(m),
         })).collect::<Vec<_>>(),
         "values": c.values.iter().map(|v| json!({
             "at": v.at,
