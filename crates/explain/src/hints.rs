@@ -69,7 +69,7 @@ fn hint(out: &mut Vec<Hint>, code: HintCode, message: String) {
 }
 
 /// Levenshtein distance over characters (short keys only).
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -94,7 +94,7 @@ fn normalised(s: &str) -> String {
 }
 
 /// Two keys are close: same ignoring case, `-` and `_`, or within a small
-/// edit distance (1 for keys of up to 4 characters, else 2).
+/// edit distance (none for keys of 1 or 2 characters, 1 up to 5, else 2).
 pub(crate) fn close_keys(a: &str, b: &str) -> bool {
     if a == b {
         return false;
@@ -103,7 +103,11 @@ pub(crate) fn close_keys(a: &str, b: &str) -> bool {
         return true;
     }
     let n = a.chars().count().max(b.chars().count());
-    let allowed = if n <= 4 { 1 } else { 2 };
+    let allowed = match n {
+        0..=2 => 0,
+        3..=5 => 1,
+        _ => 2,
+    };
     distance(a, b) <= allowed
 }
 
@@ -449,6 +453,8 @@ mod tests {
         assert!(close_keys("State", "state"));
         assert!(!close_keys("type", "time"));
         assert!(!close_keys("state", "state"));
+        assert!(!close_keys("f", "g"));
+        assert!(close_keys("id", "ID"));
         assert_eq!(distance("kitten", "sitting"), 3);
     }
 }

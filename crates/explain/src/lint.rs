@@ -268,7 +268,11 @@ fn top_level(fc: &FieldCondition, out: &mut Vec<Lint>) {
     if ENVELOPE_FIELDS.contains(&first) {
         return;
     }
-    if let Some(e) = ENVELOPE_FIELDS.iter().find(|e| close_keys(first, e)) {
+    let best = ENVELOPE_FIELDS
+        .iter()
+        .filter(|e| close_keys(first, e))
+        .min_by_key(|e| crate::hints::distance(&first.to_lowercase(), e));
+    if let Some(e) = best {
         push(
             out,
             fc.path.clone(),

@@ -283,6 +283,14 @@ fn render_condition(out: &mut String, paint: &Paint, c: &ConditionResult) {
         Status::AbsentInSomeElement => {
             " (present, but exists: false is judged per array element)".to_string()
         }
+        Status::Failed
+            if !c.values.is_empty()
+                && c.matchers
+                    .iter()
+                    .any(|m| matches!(m, Matcher::Exists(false))) =>
+        {
+            " (present, and exists: false wants it absent)".to_string()
+        }
         _ => String::new(),
     };
     let _ = writeln!(
