@@ -22,9 +22,17 @@ use std::path::PathBuf;
                   Targets are invalid is printed as\n  \
                   <name>: <AWS message> (RULES line L)\n\
                   for instance `Only one of Input, InputPath, or InputTransformer must be \
-                  provided for target t1.` A summary, `N rules, M invalid`, goes to stderr.\n\n\
-                  Exit status: 0 all rules are valid, 1 some are invalid, 2 the rules file \
-                  cannot be read or loaded.",
+                  provided for target t1.` A summary, `N rules, M invalid`, goes to stderr \
+                  (`, W warnings` added when there are warnings).\n\n\
+                  Valid rules are also linted. Each finding is a warning on stderr:\n  \
+                  evmatch: warning: rule \"<name>\": <path>: <message> [<code>]\n\
+                  where <path> is the field path, with [i] for the i-th entry of its value \
+                  list. Codes: empty-range, excludes-all-strings, exists-false-with-values, \
+                  always-matches, duplicate-value, redundant-prefix, redundant-suffix, \
+                  wildcard-without-star, top-level-typo (docs/explain.md).\n\n\
+                  Exit status: 0 all rules are valid (warnings or not), 1 some are invalid, or \
+                  some have warnings and --deny-warnings is given, 2 the rules file cannot be \
+                  read or loaded.",
     after_long_help = "Examples:
   evmatch check examples/rules.json
   evmatch check --max-pattern-size 2048 rules.json"
@@ -38,6 +46,10 @@ pub struct CheckArgs {
     /// Largest accepted pattern, in characters (0: no limit) [default: 4096]
     #[arg(long, value_name = "N")]
     pub max_pattern_size: Option<usize>,
+
+    /// Exit 1 when a rule has lint warnings
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// Runs the command; returns the exit status.
@@ -51,6 +63,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let rules_name = display(&args.rules);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut invalid = 0usize;
+    let mut warnings = 0usize;
     let mut write_err: Option<std::io::Error> = None;
     for (rule, compiled) in rules.iter().zip(common::compile_all(&rules, &options)) {
         let line = match (compiled, rule.parse_targets()) {
@@ -68,7 +81,19 @@ pub fn run(args: Vec<OsString>) -> u8 {
             }
             // Targets are checked as PutTargets would (SPEC.md §4.1, §4.2).
             (Ok(_), Err(e)) => format!("{}: {e} ({} line {})\n", rule.name, rules_name, rule.line),
-            (Ok(_), Ok(_)) => continue,
+            (Ok(p), Ok(_)) => {
+                for l in evmatch_explain::lint(&p) {
+                    warnings += 1;
+                    common::error(&format!(
+                        "warning: rule {:?}: {}: {} [{}]",
+                        rule.name,
+                        l.path,
+                        l.message,
+                        l.code.as_str()
+                    ));
+                }
+                continue;
+            }
         };
         invalid += 1;
         if write_err.is_none() {
@@ -85,8 +110,13 @@ pub fn run(args: Vec<OsString>) -> u8 {
             return EXIT_FATAL;
         }
     }
-    common::stderr_lines(&format!("{} rules, {invalid} invalid", rules.len()));
-    if invalid > 0 {
+    let warned = match warnings {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        n => format!(", {n} warnings"),
+    };
+    common::stderr_lines(&format!("{} rules, {invalid} invalid{warned}", rules.len()));
+    if invalid > 0 || (args.deny_warnings && warnings > 0) {
         EXIT_BAD_INPUT
     } else {
         EXIT_OK

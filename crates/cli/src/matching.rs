@@ -20,6 +20,7 @@ use std::sync::{mpsc, Mutex};
     override_usage = "evmatch [OPTIONS] <RULES> [EVENTS]...\n       \
                       evmatch test-event-pattern --event-pattern <PATTERN> --event <EVENT>\n       \
                       evmatch check [OPTIONS] <RULES>\n       \
+                      evmatch explain --event-pattern <PATTERN> --event <EVENT>\n       \
                       evmatch help [COMMAND]",
     after_help = crate::commands_help!(),
     after_long_help = concat!(crate::commands_help!(), "\n\n", crate::match_details!()),

@@ -34,7 +34,7 @@ pub struct TestArgs {
 }
 
 /// Inline text, or the contents of `file://PATH`.
-fn value(arg: &str, what: &str) -> Result<String, u8> {
+pub(crate) fn value(arg: &str, what: &str) -> Result<String, u8> {
     let Some(path) = arg.strip_prefix("file://") else {
         return Ok(arg.to_string());
     };
@@ -60,19 +60,25 @@ pub fn run(args: Vec<OsString>) -> u8 {
             common::write_stdout(format!("{{\"Result\": {result}}}\n").as_bytes());
             EXIT_OK
         }
-        Err(TestError::Pattern(e)) => {
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints AWS's message for an invalid pattern or event; returns 2.
+pub(crate) fn report(e: &TestError) -> u8 {
+    match e {
+        TestError::Pattern(e) => {
             // Exactly AWS's message: the reason line, then Jackson's
             // location line(s) where AWS has them.
             common::stderr_lines(&e.aws_message());
-            EXIT_FATAL
         }
-        Err(TestError::Event(why)) => {
+        TestError::Event(why) => {
             // AWS's text (TestError's Display), then the reason for humans.
             common::stderr_lines(&format!(
                 "Parameter Event is not valid.\n  ({})",
-                evmatch_router::shorten_json_message(&why, "the event")
+                evmatch_router::shorten_json_message(why, "the event")
             ));
-            EXIT_FATAL
         }
     }
+    EXIT_FATAL
 }
