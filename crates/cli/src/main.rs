@@ -1,12 +1,13 @@
 //! `evmatch`: EventBridge event-pattern matching on the command line.
 //!
 //! The first argument picks the command: `test-event-pattern`, `check`,
-//! `help`, `--help`/`-h`, `--version`/`-V`; anything else runs the match
-//! command (`evmatch [OPTIONS] RULES [EVENTS...]`).
+//! `test-filter-policy`, `help`, `--help`/`-h`, `--version`/`-V`; anything
+//! else runs the match command (`evmatch [OPTIONS] RULES [EVENTS...]`).
 
 mod check;
 mod common;
 mod matching;
+mod test_filter_policy;
 mod test_pattern;
 
 use clap::CommandFactory;
@@ -33,8 +34,13 @@ Commands:
       A local `aws events test-event-pattern`: prints {\"Result\": true|false}.
   evmatch check [OPTIONS] RULES
       Validate every rule of RULES and report the invalid ones.
+  evmatch test-filter-policy --filter-policy POLICY [--filter-policy-scope SCOPE]
+          [--message-attributes JSON] [--message TEXT]
+      Does an SNS subscription with this filter policy receive the message?
+      Prints {\"Result\": true|false}.
   evmatch help [COMMAND]
-      Show this help, or the help of COMMAND (match, test-event-pattern, check).
+      Show this help, or the help of COMMAND (match, test-event-pattern, check,
+      test-filter-policy).
 
 RULES is a JSON object {\"rule-name\": <pattern>, ...}, a JSON array of
 EventBridge rule objects (Name, EventPattern, State, Targets), or the output
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
     let code = match first {
         "test-event-pattern" => test_pattern::run(sub_args("test-event-pattern", &args)),
         "check" => check::run(sub_args("check", &args)),
+        "test-filter-policy" => test_filter_policy::run(sub_args("test-filter-policy", &args)),
         "help" => help(args.get(2).and_then(|a| a.to_str()), args.len() > 3),
         "--help" => print_help(matching::MatchArgs::command(), true),
         "-h" => print_help(matching::MatchArgs::command(), false),
@@ -122,15 +129,16 @@ fn help(topic: Option<&str>, extra: bool) -> u8 {
         None | Some("match") => print_help(matching::MatchArgs::command(), true),
         Some("test-event-pattern") => print_help(test_pattern::TestArgs::command(), true),
         Some("check") => print_help(check::CheckArgs::command(), true),
+        Some("test-filter-policy") => print_help(test_filter_policy::FilterArgs::command(), true),
         Some("help" | "--help" | "-h") => {
-            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check), or of evmatch.\n\nExample:\n  evmatch help check\n");
+            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, test-filter-policy), or of evmatch.\n\nExample:\n  evmatch help check\n");
             EXIT_OK
         }
         Some(other) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, help)"
+                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, test-filter-policy, help)"
             );
             EXIT_FATAL
         }
