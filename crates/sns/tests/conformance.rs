@@ -67,7 +67,9 @@ fn load(path: &Path) -> Vec<Case> {
             scope: o.get("scope").and_then(Value::as_str).map(str::to_string),
             policy,
             error,
-            attributes: o.get("attributes").map(|a| serde_json::to_string(a).unwrap()),
+            attributes: o
+                .get("attributes")
+                .map(|a| serde_json::to_string(a).unwrap()),
             body,
             matches,
         });
@@ -199,7 +201,10 @@ fn sns_conformance_suite() {
             ));
         }
     }
-    eprintln!("sns conformance: {} cases by operator: {by_op:?}", all.len());
+    eprintln!(
+        "sns conformance: {} cases by operator: {by_op:?}",
+        all.len()
+    );
     // Both outcomes are represented, so the suite can fail either way.
     assert!(all.iter().any(|c| c.matches == Some(true)));
     assert!(all.iter().any(|c| c.matches == Some(false)));
