@@ -1,13 +1,14 @@
 //! `evmatch`: EventBridge event-pattern matching on the command line.
 //!
-//! The first argument picks the command: `test-event-pattern`, `check`, `transform`, `explain`,
-//! `help`, `--help`/`-h`, `--version`/`-V`; anything else runs the match
-//! command (`evmatch [OPTIONS] RULES [EVENTS...]`).
+//! The first argument picks the command: `test-event-pattern`, `check`, `transform`,
+//! `explain`, `test-filter-policy`, `help`, `--help`/`-h`, `--version`/`-V`;
+//! anything else runs the match command (`evmatch [OPTIONS] RULES [EVENTS...]`).
 
 mod check;
 mod common;
 mod explain;
 mod matching;
+mod test_filter_policy;
 mod test_pattern;
 mod transform;
 
@@ -40,8 +41,13 @@ Commands:
       Show, condition by condition, why an event matches a pattern or not.
   evmatch transform --event EVENT [--input-path PATH | --input-paths-map JSON --input-template TEXT]
       Print the body a target would receive for EVENT (exit 3: not delivered).
+  evmatch test-filter-policy --filter-policy POLICY [--filter-policy-scope SCOPE]
+          [--message-attributes JSON] [--message TEXT]
+      Does an SNS subscription with this filter policy receive the message?
+      Prints {\"Result\": true|false}.
   evmatch help [COMMAND]
-      Show this help, or the help of COMMAND (match, test-event-pattern, check, transform, explain).
+      Show this help, or the help of COMMAND (match, test-event-pattern, check,
+      transform, explain, test-filter-policy).
 
 RULES is a JSON object {\"rule-name\": <pattern>, ...}, a JSON array of
 EventBridge rule objects (Name, EventPattern, State, Targets), or the output
@@ -93,6 +99,7 @@ fn main() -> ExitCode {
         "check" => check::run(sub_args("check", &args)),
         "transform" => transform::run(sub_args("transform", &args)),
         "explain" => explain::run(sub_args("explain", &args)),
+        "test-filter-policy" => test_filter_policy::run(sub_args("test-filter-policy", &args)),
         "help" => help(args.get(2).and_then(|a| a.to_str()), args.len() > 3),
         "--help" => print_help(matching::MatchArgs::command(), true),
         "-h" => print_help(matching::MatchArgs::command(), false),
@@ -131,17 +138,18 @@ fn help(topic: Option<&str>, extra: bool) -> u8 {
         None | Some("match") => print_help(matching::MatchArgs::command(), true),
         Some("test-event-pattern") => print_help(test_pattern::TestArgs::command(), true),
         Some("check") => print_help(check::CheckArgs::command(), true),
+        Some("test-filter-policy") => print_help(test_filter_policy::FilterArgs::command(), true),
         Some("explain") => print_help(explain::ExplainArgs::command(), true),
         Some("transform") => print_help(transform::TransformArgs::command(), true),
         Some("help" | "--help" | "-h") => {
-            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, transform, explain), or of evmatch.\n\nExample:\n  evmatch help check\n");
+            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, transform, explain, test-filter-policy), or of evmatch.\n\nExample:\n  evmatch help check\n");
             EXIT_OK
         }
         Some(other) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, transform, explain, help)"
+                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, transform, explain, test-filter-policy, help)"
             );
             EXIT_FATAL
         }

@@ -11,6 +11,13 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// A pattern from branches built by another front end (the SNS filter
+    /// policy compiler) rather than by [`crate::compile`]. Give at least
+    /// one branch: a pattern without branches matches nothing.
+    pub fn from_branches(branches: Vec<Branch>) -> Pattern {
+        Pattern { branches }
+    }
+
     /// The branches (at least one).
     pub fn branches(&self) -> &[Branch] {
         &self.branches
@@ -36,6 +43,21 @@ pub struct Branch {
 }
 
 impl Branch {
+    /// A branch from conditions built by another front end. The conditions
+    /// are sorted by path; when a path repeats, the last condition given
+    /// for it is kept (as a duplicate key is, SPEC.md §2.11).
+    pub fn new(fields: Vec<FieldCondition>) -> Branch {
+        let mut kept: Vec<FieldCondition> = Vec::with_capacity(fields.len());
+        for f in fields {
+            match kept.iter_mut().find(|k| k.path == f.path) {
+                Some(slot) => *slot = f,
+                None => kept.push(f),
+            }
+        }
+        kept.sort_by(|a, b| a.path.cmp(&b.path));
+        Branch { fields: kept }
+    }
+
     /// The conditions, sorted by path; paths are unique.
     pub fn fields(&self) -> &[FieldCondition] {
         &self.fields
@@ -158,5 +180,38 @@ impl NumericRange {
             Some((b, false)) => v < b,
         };
         low_ok && high_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(path: &str, s: &str) -> FieldCondition {
+        FieldCondition {
+            path: path.into(),
+            matchers: vec![Matcher::Exact(Exact::String(s.into()))],
+        }
+    }
+
+    #[test]
+    fn branch_new_sorts_and_keeps_the_last_duplicate() {
+        // SPEC.md §2.11: a repeated path keeps its last value list.
+        let b = Branch::new(vec![cond("b", "1"), cond("a", "2"), cond("b", "3")]);
+        let got: Vec<(&str, &Matcher)> = b
+            .fields()
+            .iter()
+            .map(|f| (f.path.as_str(), &f.matchers[0]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", &Matcher::Exact(Exact::String("2".into()))),
+                ("b", &Matcher::Exact(Exact::String("3".into())))
+            ]
+        );
+        let p = Pattern::from_branches(vec![b.clone(), b]);
+        assert_eq!(p.branches().len(), 2);
+        assert_eq!(p.paths(), vec!["a", "b"]);
     }
 }

@@ -1,0 +1,353 @@
+//! Published messages: a body and typed attributes, turned into the flat
+//! events the shared matcher reads (SPEC.md §5.1, §5.2).
+//!
+//! The MessageAttributes scope matches an event object built from the
+//! attributes, one member per attribute, valued by data type:
+//! `String` → a JSON string; `Number` → a JSON number (so numeric operators
+//! and numeric equality apply, and string operators do not); `String.Array`
+//! → the JSON array its value holds (so each element is matched on its own,
+//! and `anything-but` passes when one element is not excluded); `Binary` →
+//! nothing (ignored by filtering). The MessageBody scope matches the body,
+//! when it is a JSON object, exactly as an EventBridge event.
+
+use evmatch_event::FlatEvent;
+use evmatch_json::{parse_value, parse_value_with_depth, Value};
+use std::fmt;
+
+/// Deepest nesting accepted inside a `String.Array` value.
+const MAX_ARRAY_DEPTH: usize = 64;
+
+/// A message attribute, by data type (SPEC.md §5.2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attribute {
+    /// `String` (and custom `String.<label>` types): matched as a string.
+    String(String),
+    /// `Number` (and `Number.<label>`): matched by value. Holds the value
+    /// as a JSON number literal, leading and trailing zeros trimmed.
+    Number(String),
+    /// `String.Array`: the elements of the JSON array, matched one by one.
+    StringArray(Vec<Value>),
+    /// `Binary` (and `Binary.<label>`): ignored by filtering.
+    Binary,
+}
+
+/// A message attribute that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeError {
+    message: String,
+}
+
+impl AttributeError {
+    fn new(message: impl Into<String>) -> Self {
+        AttributeError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for AttributeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Invalid parameter: MessageAttributes: {}", self.message)
+    }
+}
+
+impl std::error::Error for AttributeError {}
+
+impl Attribute {
+    /// An attribute from its `DataType` and `StringValue`, as Publish takes
+    /// them. `String.Array` must be exactly that; other types may carry a
+    /// custom label after a dot (`Number.float`).
+    pub fn new(data_type: &str, string_value: Option<&str>) -> Result<Attribute, AttributeError> {
+        let base = if data_type == "String.Array" {
+            data_type
+        } else {
+            data_type.split('.').next().unwrap_or(data_type)
+        };
+        if base == "Binary" {
+            return Ok(Attribute::Binary);
+        }
+        let Some(value) = string_value else {
+            return Err(AttributeError::new(format!(
+                "an attribute of type {data_type} needs a string value"
+            )));
+        };
+        match base {
+            "String" => Ok(Attribute::String(value.to_string())),
+            "Number" => Attribute::number(value),
+            "String.Array" => Attribute::string_array(value),
+            _ => Err(AttributeError::new(format!(
+                "unknown data type {data_type:?} (use String, String.Array, Number or Binary)"
+            ))),
+        }
+    }
+
+    /// A `Number` attribute from its string form: an optional sign, digits
+    /// with an optional fraction, an optional exponent.
+    pub fn number(text: &str) -> Result<Attribute, AttributeError> {
+        canonical_number(text)
+            .map(Attribute::Number)
+            .ok_or_else(|| AttributeError::new(format!("{text:?} is not a number")))
+    }
+
+    /// A `String.Array` attribute from its string form, a JSON array.
+    pub fn string_array(text: &str) -> Result<Attribute, AttributeError> {
+        match parse_value_with_depth(text, MAX_ARRAY_DEPTH) {
+            Ok(Value::Array(items)) => Ok(Attribute::StringArray(items)),
+            Ok(_) => Err(AttributeError::new(format!(
+                "a String.Array value must be a JSON array, not {text:?}"
+            ))),
+            Err(e) => Err(AttributeError::new(format!(
+                "a String.Array value must be a JSON array: {e}"
+            ))),
+        }
+    }
+
+    /// The value the attribute contributes to the matched event.
+    fn event_value(&self) -> Option<Value> {
+        match self {
+            Attribute::String(s) => Some(Value::String(s.clone())),
+            Attribute::Number(n) => Some(Value::Number(n.as_str().into())),
+            Attribute::StringArray(items) => Some(Value::Array(items.clone())),
+            Attribute::Binary => None,
+        }
+    }
+}
+
+/// `Number` text as a JSON number literal: sign `+` dropped, leading zeros
+/// of the integer part and trailing zeros of the fraction trimmed.
+fn canonical_number(text: &str) -> Option<String> {
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    let int = int.trim_start_matches('0');
+    out.push_str(if int.is_empty() { "0" } else { int });
+    let frac = frac.trim_end_matches('0');
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if let Some(e) = exponent {
+        let unsigned = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if unsigned.is_empty() || !digits(unsigned) {
+            return None;
+        }
+        out.push('e');
+        out.push_str(e);
+    }
+    Some(out)
+}
+
+/// A message as Publish sends it: the body and the message attributes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Message {
+    body: String,
+    attributes: Vec<(String, Attribute)>,
+}
+
+impl Message {
+    /// A message with a body and no attributes.
+    pub fn new(body: impl Into<String>) -> Message {
+        Message {
+            body: body.into(),
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Adds (or replaces) an attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, attribute: Attribute) -> Message {
+        let name = name.into();
+        self.attributes.retain(|(n, _)| *n != name);
+        self.attributes.push((name, attribute));
+        self
+    }
+
+    /// Adds the attributes of a JSON object in the Publish shape,
+    /// `{"name": {"DataType": "String", "StringValue": "x"}}`, or the
+    /// notification shape, `{"name": {"Type": "String", "Value": "x"}}`.
+    pub fn with_attributes_json(mut self, json: &str) -> Result<Message, AttributeError> {
+        for (name, a) in parse_attributes(json)? {
+            self = self.with_attribute(name, a);
+        }
+        Ok(self)
+    }
+
+    /// The body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The attributes, in the order they were added.
+    pub fn attributes(&self) -> &[(String, Attribute)] {
+        &self.attributes
+    }
+
+    /// Flattens the message once for matching against any number of
+    /// subscriptions.
+    pub fn prepare(&self) -> PreparedMessage {
+        let members: Vec<(String, Value)> = self
+            .attributes
+            .iter()
+            .filter_map(|(n, a)| a.event_value().map(|v| (n.clone(), v)))
+            .collect();
+        // Depth is bounded by MAX_ARRAY_DEPTH, so flattening cannot fail.
+        let attributes = evmatch_event::flatten(&Value::Object(members)).unwrap_or_default();
+        let body = match parse_value(&self.body) {
+            Ok(v @ Value::Object(_)) => evmatch_event::flatten(&v).ok(),
+            _ => None,
+        };
+        PreparedMessage { attributes, body }
+    }
+}
+
+/// A message flattened for matching.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PreparedMessage {
+    pub(crate) attributes: FlatEvent,
+    /// `None` when the body is not a JSON object: no MessageBody-scope
+    /// policy matches it (SPEC.md §5.1).
+    pub(crate) body: Option<FlatEvent>,
+}
+
+impl PreparedMessage {
+    /// The event the MessageAttributes scope matches.
+    pub fn attributes_event(&self) -> &FlatEvent {
+        &self.attributes
+    }
+
+    /// The event the MessageBody scope matches, if the body is a JSON
+    /// object.
+    pub fn body_event(&self) -> Option<&FlatEvent> {
+        self.body.as_ref()
+    }
+}
+
+/// Reads message attributes in the Publish or the notification shape.
+pub fn parse_attributes(json: &str) -> Result<Vec<(String, Attribute)>, AttributeError> {
+    let v = parse_value(json).map_err(|e| AttributeError::new(format!("not valid JSON: {e}")))?;
+    let Value::Object(members) = v else {
+        return Err(AttributeError::new(
+            "the attributes must be a JSON object {\"name\": {\"DataType\": ..., \"StringValue\": ...}}",
+        ));
+    };
+    let mut out = Vec::with_capacity(members.len());
+    for (name, spec) in members {
+        if !spec.is_object() {
+            return Err(AttributeError::new(format!(
+                "attribute {name:?} must be an object with DataType and StringValue"
+            )));
+        }
+        let text = |keys: [&str; 2]| -> Result<Option<&str>, AttributeError> {
+            for k in keys {
+                match spec.get(k) {
+                    Some(Value::String(s)) => return Ok(Some(s)),
+                    Some(_) => {
+                        return Err(AttributeError::new(format!(
+                            "attribute {name:?}: {k} must be a string"
+                        )))
+                    }
+                    None => {}
+                }
+            }
+            Ok(None)
+        };
+        let Some(data_type) = text(["DataType", "Type"])? else {
+            return Err(AttributeError::new(format!(
+                "attribute {name:?} has no DataType"
+            )));
+        };
+        let value = text(["StringValue", "Value"])?;
+        let attribute = Attribute::new(data_type, value)
+            .map_err(|e| AttributeError::new(format!("attribute {name:?}: {}", e.message)))?;
+        out.push((name, attribute));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_5_2_number_text_is_trimmed() {
+        for (given, want) in [
+            ("99", "99"),
+            ("0099.1200", "99.12"),
+            ("+5", "5"),
+            ("-0.0", "-0"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("1E+3", "1e+3"),
+            ("000", "0"),
+        ] {
+            assert_eq!(canonical_number(given).as_deref(), Some(want), "{given}");
+        }
+        for bad in [
+            "", "-", ".", "1e", "1e+", "abc", "1.2.3", " 1", "0x10", "1_000",
+        ] {
+            assert_eq!(canonical_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn spec_5_2_data_types() {
+        assert_eq!(
+            Attribute::new("String.Custom", Some("x")),
+            Ok(Attribute::String("x".into()))
+        );
+        assert_eq!(
+            Attribute::new("Number.float", Some("1.50")),
+            Ok(Attribute::Number("1.5".into()))
+        );
+        assert_eq!(Attribute::new("Binary", None), Ok(Attribute::Binary));
+        assert!(Attribute::new("Number", Some("ten")).is_err());
+        assert!(Attribute::new("String.Array", Some("\"a\"")).is_err());
+        assert!(Attribute::new("Strings", Some("a")).is_err());
+        assert!(Attribute::new("String", None).is_err());
+    }
+
+    #[test]
+    fn both_attribute_shapes() {
+        let a = parse_attributes(r#"{"a": {"DataType": "String", "StringValue": "x"}, "b": {"Type": "Number", "Value": "2"}}"#).unwrap();
+        assert_eq!(
+            a,
+            vec![
+                ("a".to_string(), Attribute::String("x".into())),
+                ("b".to_string(), Attribute::Number("2".into()))
+            ]
+        );
+        assert!(parse_attributes("[]").is_err());
+        assert!(parse_attributes(r#"{"a": "x"}"#).is_err());
+        assert!(parse_attributes(r#"{"a": {"StringValue": "x"}}"#).is_err());
+        assert!(parse_attributes(r#"{"a": {"DataType": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn spec_5_2_binary_is_absent_and_body_must_be_an_object() {
+        let m = Message::new("\"just a string\"")
+            .with_attribute("bin", Attribute::Binary)
+            .with_attribute("s", Attribute::String("v".into()));
+        let p = m.prepare();
+        assert_eq!(p.attributes_event().fields().len(), 1);
+        assert!(p.body_event().is_none());
+        assert!(Message::new("{\"a\":1}").prepare().body_event().is_some());
+        assert!(Message::new("not json").prepare().body_event().is_none());
+    }
+}

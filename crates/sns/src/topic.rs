@@ -1,0 +1,173 @@
+//! A topic: named subscriptions, each with an optional filter policy,
+//! compiled into one matcher per scope on the shared engine.
+
+use crate::message::{Message, PreparedMessage};
+use crate::policy::{FilterPolicy, FilterPolicyScope, PolicyError};
+use evmatch::{RuleSet, RuleSetBuilder};
+use std::fmt;
+
+/// A subscription whose policy failed to compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionError {
+    /// The subscription's name.
+    pub name: String,
+    /// Why its policy was rejected.
+    pub error: PolicyError,
+}
+
+impl fmt::Display for SubscriptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "subscription {:?}: {}", self.name, self.error)
+    }
+}
+
+impl std::error::Error for SubscriptionError {}
+
+/// Collects subscriptions, then builds an immutable [`Topic`].
+#[derive(Debug, Clone, Default)]
+pub struct TopicBuilder {
+    subscriptions: Vec<(String, Option<FilterPolicy>)>,
+}
+
+impl TopicBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a subscription with a policy text and scope. The empty text
+    /// means no policy (SPEC.md §5.5).
+    pub fn subscribe(
+        &mut self,
+        name: &str,
+        policy: &str,
+        scope: FilterPolicyScope,
+    ) -> Result<(), SubscriptionError> {
+        let p = FilterPolicy::compile(policy, scope).map_err(|error| SubscriptionError {
+            name: name.to_string(),
+            error,
+        })?;
+        self.subscribe_compiled(name, p);
+        Ok(())
+    }
+
+    /// Adds a subscription with an already compiled policy.
+    pub fn subscribe_compiled(&mut self, name: &str, policy: FilterPolicy) {
+        self.subscriptions.push((name.to_string(), Some(policy)));
+    }
+
+    /// Adds a subscription without a filter policy: it receives every
+    /// message (SPEC.md §5.1).
+    pub fn subscribe_unfiltered(&mut self, name: &str) {
+        self.subscriptions.push((name.to_string(), None));
+    }
+
+    /// Number of subscriptions added so far.
+    pub fn len(&self) -> usize {
+        self.subscriptions.len()
+    }
+
+    /// Whether no subscription was added.
+    pub fn is_empty(&self) -> bool {
+        self.subscriptions.is_empty()
+    }
+
+    /// The topic.
+    pub fn build(self) -> Topic {
+        let mut names = Vec::with_capacity(self.subscriptions.len());
+        let mut unfiltered = Vec::new();
+        let mut attributes = (RuleSetBuilder::new(), Vec::new());
+        let mut body = (RuleSetBuilder::new(), Vec::new());
+        for (i, (name, policy)) in self.subscriptions.into_iter().enumerate() {
+            match policy
+                .as_ref()
+                .and_then(|p| Some((p.scope(), p.pattern()?)))
+            {
+                None => unfiltered.push(i),
+                Some((scope, pattern)) => {
+                    let (rules, ids) = match scope {
+                        FilterPolicyScope::MessageAttributes => &mut attributes,
+                        FilterPolicyScope::MessageBody => &mut body,
+                    };
+                    rules.add_compiled(&name, pattern.clone());
+                    ids.push(i);
+                }
+            }
+            names.push(name);
+        }
+        Topic {
+            names,
+            unfiltered,
+            attributes: (attributes.0.build(), attributes.1),
+            body: (body.0.build(), body.1),
+        }
+    }
+}
+
+/// Subscriptions compiled for matching: one rule set per scope on the
+/// shared engine, plus the subscriptions without a policy. `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    names: Vec<String>,
+    unfiltered: Vec<usize>,
+    /// Rule set, and the subscription index of each of its rules.
+    attributes: (RuleSet, Vec<usize>),
+    body: (RuleSet, Vec<usize>),
+}
+
+impl Topic {
+    /// Starts a builder.
+    pub fn builder() -> TopicBuilder {
+        TopicBuilder::new()
+    }
+
+    /// Subscription names, in the order they were added.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of subscriptions.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the topic has no subscription.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Indices of the subscriptions that receive a prepared message,
+    /// ascending.
+    pub fn receivers_prepared(&self, message: &PreparedMessage) -> Vec<usize> {
+        let mut out = self.unfiltered.clone();
+        let (rules, ids) = &self.attributes;
+        if !rules.is_empty() {
+            out.extend(
+                rules
+                    .matches_flat(message.attributes_event())
+                    .into_iter()
+                    .filter_map(|r| ids.get(r).copied()),
+            );
+        }
+        let (rules, ids) = &self.body;
+        if let (false, Some(ev)) = (rules.is_empty(), message.body_event()) {
+            out.extend(
+                rules
+                    .matches_flat(ev)
+                    .into_iter()
+                    .filter_map(|r| ids.get(r).copied()),
+            );
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Names of the subscriptions that receive a message, in the order the
+    /// subscriptions were added.
+    pub fn receivers(&self, message: &Message) -> Vec<&str> {
+        self.receivers_prepared(&message.prepare())
+            .into_iter()
+            .filter_map(|i| self.names.get(i).map(String::as_str))
+            .collect()
+    }
+}
