@@ -79,19 +79,24 @@ impl Machine {
         out: &mut Vec<RuleId>,
     ) -> Result<(), EventError> {
         let config = self.config();
-        if !config.early_exit {
-            if let Err(e) = std::str::from_utf8(event) {
-                return Err(EventError::Utf8 {
-                    offset: e.valid_up_to(),
-                });
+        let all = if config.early_exit {
+            None
+        } else {
+            match std::str::from_utf8(event) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    return Err(EventError::Utf8 {
+                        offset: e.valid_up_to(),
+                    })
+                }
             }
-        }
+        };
         self.begin(scratch);
         let opts = scan::ScanOptions {
             max_depth: evmatch_event::DEFAULT_MAX_DEPTH,
             early_exit: config.early_exit,
         };
-        match scan::scan(self, scratch, event, opts) {
+        match scan::scan(self, scratch, event, all, opts) {
             Ok(()) => {
                 self.end(scratch, out);
                 Ok(())

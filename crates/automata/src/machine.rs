@@ -663,14 +663,21 @@ impl Machine {
     /// really matches.
     fn confirm(&self, s: &Scratch, bi: &BranchInfo) -> bool {
         let consistency = self.config.array_consistency;
-        if !bi.has_absence
-            && (!consistency
-                || bi
-                    .conds
-                    .iter()
-                    .all(|&c| s.cond_free.get(c as usize).copied().unwrap_or(false)))
-        {
-            return true;
+        if !bi.has_absence {
+            // Witnesses outside every array are compatible with anything:
+            // with at most one condition whose witnesses all sit in arrays
+            // there is nothing to conflict with (SPEC.md §2.12).
+            if !consistency {
+                return true;
+            }
+            let arrayed = bi
+                .conds
+                .iter()
+                .filter(|&&c| !s.cond_free.get(c as usize).copied().unwrap_or(false))
+                .count();
+            if arrayed <= 1 {
+                return true;
+            }
         }
         let mut conds: Vec<SearchCond> = Vec::with_capacity(bi.conds.len());
         for &c in &bi.conds {

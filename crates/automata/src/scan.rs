@@ -61,6 +61,8 @@ pub(crate) struct ScanOptions {
 
 struct Scanner<'a, 'm> {
     b: &'a [u8],
+    /// The whole input as text, when it was validated as UTF-8 up front.
+    all: Option<&'a str>,
     i: usize,
     m: &'m Machine,
     opts: ScanOptions,
@@ -71,10 +73,17 @@ struct Scanner<'a, 'm> {
 
 /// Scans one event into the machine's scratch. On `Err` the scratch holds
 /// a partial event and the caller must start over with the full parser.
-pub(crate) fn scan(m: &Machine, sc: &mut Scratch, bytes: &[u8], opts: ScanOptions) -> R<()> {
+pub(crate) fn scan(
+    m: &Machine,
+    sc: &mut Scratch,
+    bytes: &[u8],
+    all: Option<&str>,
+    opts: ScanOptions,
+) -> R<()> {
     let st = std::mem::take(&mut sc.scan);
     let mut s = Scanner {
         b: bytes,
+        all,
         i: 0,
         m,
         opts,
@@ -95,6 +104,9 @@ impl<'a> Scanner<'a, '_> {
     /// strings read are, here.
     #[inline]
     fn text(&self, start: usize, end: usize) -> R<&'a str> {
+        if let Some(t) = self.all {
+            return t.get(start..end).ok_or(Bail::Fallback);
+        }
         let raw = self.b.get(start..end).ok_or(Bail::Fallback)?;
         std::str::from_utf8(raw).map_err(|_| Bail::Fallback)
     }
@@ -154,101 +166,17 @@ impl<'a> Scanner<'a, '_> {
     /// content's byte range and whether it holds escapes.
     #[inline]
     fn string(&mut self) -> R<(usize, usize, bool)> {
-        self.i += 1;
-        let start = self.i;
-        let mut escaped = false;
-        loop {
-            // Eight bytes at a time while none is special.
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(w);
-                let quote = has_zero_byte(x ^ 0x2222_2222_2222_2222);
-                let bs = has_zero_byte(x ^ 0x5C5C_5C5C_5C5C_5C5C);
-                let ctrl = has_zero_byte(x & 0xE0E0_E0E0_E0E0_E0E0);
-                if quote | bs | ctrl {
-                    break;
-                }
-                self.i += 8;
-            }
-            let Some(&c) = self.b.get(self.i) else {
-                return Err(Bail::Fallback);
-            };
-            if !STR_STOP[c as usize] {
-                self.i += 1;
-                continue;
-            }
-            match c {
-                b'"' => {
-                    let end = self.i;
-                    self.i += 1;
-                    return Ok((start, end, escaped));
-                }
-                b'\\' => {
-                    escaped = true;
-                    match self.b.get(self.i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
-                        Some(b'u') => {
-                            let hex = self.b.get(self.i + 2..self.i + 6).ok_or(Bail::Fallback)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(Bail::Fallback);
-                            }
-                            self.i += 6;
-                        }
-                        _ => return Err(Bail::Fallback),
-                    }
-                }
-                _ => return Err(Bail::Fallback),
-            }
-        }
+        let start = self.i + 1;
+        let (end, escaped) = string_end(self.b, start)?;
+        self.i = end + 1;
+        Ok((start, end, escaped))
     }
 
     #[inline]
     fn number(&mut self) -> R<(usize, usize)> {
         let start = self.i;
-        let b = self.b;
-        let mut i = self.i;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => {
-                i += 1;
-                if b.get(i).is_some_and(u8::is_ascii_digit) {
-                    return Err(Bail::Fallback);
-                }
-            }
-            Some(b'1'..=b'9') => {
-                i += 1;
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return Err(Bail::Fallback),
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return Err(Bail::Fallback);
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return Err(Bail::Fallback);
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        self.i = i;
-        Ok((start, i))
+        self.i = number_end(self.b, start)?;
+        Ok((start, self.i))
     }
 
     #[inline]
@@ -270,80 +198,71 @@ impl<'a> Scanner<'a, '_> {
     }
 
     fn skip_inner(&mut self, base: usize) -> R<()> {
-        let base_depth = self.depth;
+        let b = self.b;
+        let mut i = self.i;
+        let stack = &mut self.st.skip_stack;
+        // Containers this skip may open before the depth limit.
+        let room = self.opts.max_depth.saturating_sub(self.depth) + base;
         'value: loop {
-            self.ws();
-            match self.peek() {
-                Some(b'{') => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek() == Some(b'}') {
-                        self.i += 1;
+            i = skip_ws(b, i);
+            let Some(&c) = b.get(i) else {
+                return Err(Bail::Fallback);
+            };
+            match c {
+                b'"' => i = string_end(b, i + 1)?.0 + 1,
+                b'-' | b'0'..=b'9' => i = number_end(b, i)?,
+                b'{' => {
+                    i = skip_ws(b, i + 1);
+                    if b.get(i) == Some(&b'}') {
+                        i += 1;
                     } else {
-                        self.enter()?;
-                        self.st.skip_stack.push(true);
-                        if self.peek() != Some(b'"') {
+                        if stack.len() >= room {
                             return Err(Bail::Fallback);
                         }
-                        self.string()?;
-                        self.ws();
-                        self.eat(b':')?;
+                        stack.push(true);
+                        i = member_key(b, i)?;
                         continue 'value;
                     }
                 }
-                Some(b'[') => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek() == Some(b']') {
-                        self.i += 1;
+                b'[' => {
+                    i = skip_ws(b, i + 1);
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
                     } else {
-                        self.enter()?;
-                        self.st.skip_stack.push(false);
+                        if stack.len() >= room {
+                            return Err(Bail::Fallback);
+                        }
+                        stack.push(false);
                         continue 'value;
                     }
                 }
-                Some(b'"') => {
-                    self.string()?;
-                }
-                Some(b'-' | b'0'..=b'9') => {
-                    self.number()?;
-                }
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
+                b't' => i = word(b, i, b"true")?,
+                b'f' => i = word(b, i, b"false")?,
+                b'n' => i = word(b, i, b"null")?,
                 _ => return Err(Bail::Fallback),
             }
             // A value is complete: continue or close the open containers.
             loop {
-                if self.st.skip_stack.len() == base {
-                    self.depth = base_depth;
+                let Some(&in_object) = stack.last().filter(|_| stack.len() > base) else {
+                    self.i = i;
                     return Ok(());
-                }
-                let in_object = self.st.skip_stack.last().copied().unwrap_or(false);
-                self.ws();
-                match self.peek() {
+                };
+                i = skip_ws(b, i);
+                match b.get(i) {
                     Some(b',') => {
-                        self.i += 1;
+                        i += 1;
                         if in_object {
-                            self.ws();
-                            if self.peek() != Some(b'"') {
-                                return Err(Bail::Fallback);
-                            }
-                            self.string()?;
-                            self.ws();
-                            self.eat(b':')?;
+                            i = member_key(b, skip_ws(b, i))?;
                         }
                         continue 'value;
                     }
                     Some(b'}') if in_object => {
-                        self.i += 1;
-                        self.st.skip_stack.pop();
-                        self.depth -= 1;
+                        i += 1;
+                        stack.pop();
                     }
                     Some(b']') if !in_object => {
-                        self.i += 1;
-                        self.st.skip_stack.pop();
-                        self.depth -= 1;
+                        i += 1;
+                        stack.pop();
                     }
                     _ => return Err(Bail::Fallback),
                 }
@@ -570,6 +489,146 @@ impl<'a> Scanner<'a, '_> {
     }
 }
 
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// At a member's key (whitespace skipped): reads `"key"` and `:`,
+/// returns the position after the colon.
+#[inline(always)]
+fn member_key(b: &[u8], i: usize) -> R<usize> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Bail::Fallback);
+    }
+    let i = skip_ws(b, string_end(b, i + 1)?.0 + 1);
+    if b.get(i) == Some(&b':') {
+        Ok(i + 1)
+    } else {
+        Err(Bail::Fallback)
+    }
+}
+
+#[inline(always)]
+fn word(b: &[u8], i: usize, w: &[u8]) -> R<usize> {
+    if b.get(i..i + w.len()) == Some(w) {
+        Ok(i + w.len())
+    } else {
+        Err(Bail::Fallback)
+    }
+}
+
+/// From just after an opening quote: the position of the closing quote
+/// and whether escapes were seen. Validates escapes and rejects raw
+/// control characters (UTF-8 is checked separately).
+#[inline(always)]
+fn string_end(b: &[u8], mut i: usize) -> R<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        // Short strings (most keys and values) byte by byte.
+        let mut n = 0;
+        while n < 16 {
+            match b.get(i) {
+                Some(&c) if !STR_STOP[c as usize] => i += 1,
+                _ => break,
+            }
+            n += 1;
+        }
+        if n == 16 {
+            // Long runs eight bytes at a time while none is special.
+            while let Some(chunk) = b.get(i..i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                let x = u64::from_le_bytes(w);
+                let quote = has_zero_byte(x ^ 0x2222_2222_2222_2222);
+                let bs = has_zero_byte(x ^ 0x5C5C_5C5C_5C5C_5C5C);
+                let ctrl = has_zero_byte(x & 0xE0E0_E0E0_E0E0_E0E0);
+                if quote | bs | ctrl {
+                    break;
+                }
+                i += 8;
+            }
+            continue;
+        }
+        match b.get(i) {
+            Some(b'"') => return Ok((i, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') => {
+                        let hex = b.get(i + 2..i + 6).ok_or(Bail::Fallback)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return Err(Bail::Fallback);
+                        }
+                        i += 6;
+                    }
+                    _ => return Err(Bail::Fallback),
+                }
+            }
+            _ => return Err(Bail::Fallback),
+        }
+    }
+}
+
+#[inline(always)]
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while let Some(c) = b.get(i) {
+        if c.is_ascii_digit() {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// The end of the number starting at `i`, validating JSON's grammar
+/// (as strictly as the full parser: no leading zeros, digits after `.`
+/// and after the exponent).
+#[inline(always)]
+fn number_end(b: &[u8], mut i: usize) -> R<usize> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => {
+            i += 1;
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return Err(Bail::Fallback);
+            }
+        }
+        Some(b'1'..=b'9') => i = digits(b, i + 1),
+        _ => return Err(Bail::Fallback),
+    }
+    if b.get(i) == Some(&b'.') {
+        let j = digits(b, i + 1);
+        if j == i + 1 {
+            return Err(Bail::Fallback);
+        }
+        i = j;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let j = digits(b, i);
+        if j == i {
+            return Err(Bail::Fallback);
+        }
+        i = j;
+    }
+    Ok(i)
+}
+
 /// Unescapes string content (escapes already validated), the way the full
 /// parser does: a lone surrogate becomes U+FFFD.
 fn unescape(raw: &str, out: &mut String) -> R<()> {
@@ -625,9 +684,11 @@ fn hex4(raw: &str, at: usize) -> R<u32> {
     u32::from_str_radix(h, 16).map_err(|_| Bail::Fallback)
 }
 
-/// The comparable value of a number literal (SPEC.md §3.2), with a fast
-/// path: a finite normal result of a literal with at most 15 significant
-/// digits is always the shortest round-trip spelling of itself.
+/// The comparable value of a number literal (SPEC.md §3.2): the value
+/// when the literal is exactly the shortest round-trip spelling of it.
+/// Fast paths: a finite normal result of a literal with at most 15
+/// significant digits always is; otherwise the shortest spelling (ryu) is
+/// compared digit by digit with the literal, without allocating.
 #[inline]
 pub(crate) fn comparable(text: &str) -> Option<f64> {
     let b = text.as_bytes();
@@ -646,15 +707,149 @@ pub(crate) fn comparable(text: &str) -> Option<f64> {
             _ => {}
         }
     }
-    if sig <= 15 {
-        if let Ok(d) = text.parse::<f64>() {
-            if d == 0.0 && sig == 0 {
-                return Some(0.0);
+    let d: f64 = text.parse().ok()?;
+    if !d.is_finite() {
+        return None;
+    }
+    if d == 0.0 {
+        // Zero spelled with zeros only; a non-zero literal that underflows
+        // is not comparable.
+        return (sig == 0).then_some(0.0);
+    }
+    if sig <= 15 && d.abs() >= f64::MIN_POSITIVE {
+        return Some(d);
+    }
+    if sig > 17 {
+        return None;
+    }
+    let mut buf = ryu::Buffer::new();
+    let shortest = buf.format_finite(d);
+    if shortest.as_bytes() == b || same_decimal(b, shortest.as_bytes()) {
+        Some(d)
+    } else {
+        None
+    }
+}
+
+/// A decimal literal as (negative, significant digits, exponent of the
+/// first digit), trailing zeros dropped; `None` past 24 digits.
+fn decimal_parts(t: &[u8]) -> Option<(bool, [u8; 24], usize, i64)> {
+    let mut digits = [0u8; 24];
+    let mut n = 0usize;
+    let mut neg = false;
+    let mut i = 0;
+    if t.first() == Some(&b'-') {
+        neg = true;
+        i = 1;
+    }
+    // Exponent of the first significant digit, before the `e` part.
+    let mut point_seen = false;
+    let mut int_digits: i64 = 0;
+    let mut lead_frac_zeros: i64 = 0;
+    let mut pending_zeros = 0usize;
+    while let Some(&c) = t.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                if !point_seen {
+                    int_digits += 1;
+                }
+                if c == b'0' && n == 0 {
+                    if point_seen {
+                        lead_frac_zeros += 1;
+                    } else {
+                        int_digits -= 1;
+                    }
+                } else if c == b'0' {
+                    pending_zeros += 1;
+                } else {
+                    for _ in 0..pending_zeros {
+                        *digits.get_mut(n)? = 0;
+                        n += 1;
+                    }
+                    pending_zeros = 0;
+                    *digits.get_mut(n)? = c - b'0';
+                    n += 1;
+                }
             }
-            if d.is_finite() && d.abs() >= f64::MIN_POSITIVE {
-                return Some(d);
-            }
+            b'.' => point_seen = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    let mut exp: i64 = 0;
+    if matches!(t.get(i), Some(b'e' | b'E')) {
+        let e = std::str::from_utf8(t.get(i + 1..)?).ok()?;
+        exp = e.trim_start_matches('+').parse().ok()?;
+    }
+    let first = if int_digits > 0 {
+        int_digits - 1
+    } else {
+        -lead_frac_zeros - 1
+    };
+    Some((neg, digits, n, first + exp))
+}
+
+fn same_decimal(a: &[u8], b: &[u8]) -> bool {
+    match (decimal_parts(a), decimal_parts(b)) {
+        (Some(x), Some(y)) => {
+            x.0 == y.0 && x.2 == y.2 && x.3 == y.3 && x.1.get(..x.2) == y.1.get(..y.2)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::comparable;
+    use proptest::prelude::*;
+
+    #[test]
+    fn comparable_agrees_with_the_definition_on_hard_literals() {
+        // SPEC.md §3.2: exactly the shortest round-trip spelling.
+        for t in [
+            "-122.41970930150694",
+            "37.718875827127",
+            "0.10000000000000001",
+            "0.1",
+            "12345678901234567",
+            "9007199254740993",
+            "9007199254740992",
+            "1E309",
+            "1E-325",
+            "1E-320",
+            "5e-324",
+            "4.9e-324",
+            "-0",
+            "0.0e10",
+            "1.7976931348623157e308",
+            "2.2250738585072014E-308",
+            "123456789012345678901234567890",
+            "1e400",
+            "-1E-400",
+            "100.000000000000000000",
+            "0.30000000000000004",
+            "0.3000000000000000444",
+            "1.0000000000000002",
+            "1.00000000000000020",
+            "3.0e2",
+            "30000e-2",
+        ] {
+            assert_eq!(comparable(t), evmatch_json::comparable_f64(t), "{t}");
         }
     }
-    evmatch_json::comparable_f64(text)
+
+    proptest! {
+        #[test]
+        fn comparable_agrees_with_the_definition(d in any::<f64>(), digits in 1usize..19, e in -330i32..330) {
+            let shortest = format!("{d:e}");
+            prop_assert_eq!(comparable(&shortest), evmatch_json::comparable_f64(&shortest));
+            let plain = format!("{d}");
+            prop_assert_eq!(comparable(&plain), evmatch_json::comparable_f64(&plain));
+            let rounded = format!("{:.*e}", digits, d.abs());
+            prop_assert_eq!(comparable(&rounded), evmatch_json::comparable_f64(&rounded));
+            let m = format!("1.{}e{e}", "3".repeat(digits));
+            prop_assert_eq!(comparable(&m), evmatch_json::comparable_f64(&m));
+        }
+    }
 }
