@@ -64,6 +64,10 @@ pub struct MatchArgs {
     #[arg(long)]
     pub early_exit: bool,
 
+    /// Print compile time, machine size and match throughput on stderr
+    #[arg(long)]
+    pub stats: bool,
+
     /// Do not report bad event lines on stderr (the exit status still
     /// says there were some)
     #[arg(long, short)]
@@ -105,6 +109,7 @@ enum Stop {
 /// Runs the match command; returns the exit status.
 pub fn run(args: Vec<OsString>) -> u8 {
     let args = MatchArgs::parse_from(args);
+    let started = std::time::Instant::now();
     let rules = match common::load_rules_file(&args.rules) {
         Ok(r) => r,
         Err(code) => return code,
@@ -176,6 +181,17 @@ pub fn run(args: Vec<OsString>) -> u8 {
 
     let names: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
     let set = builder.build();
+    if args.stats {
+        let bytes = set.machine().memory_usage();
+        common::error(&format!(
+            "stats: {} rules compiled in {:.3} s; machine {} bytes ({} bytes per rule)",
+            set.len(),
+            started.elapsed().as_secs_f64(),
+            bytes,
+            bytes / set.len().max(1)
+        ));
+    }
+    let matching_started = std::time::Instant::now();
     let job = Job {
         set: &set,
         file_index: &file_index,
@@ -198,6 +214,8 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let mut totals = Totals {
         counts: vec![0; names.len()],
         bad_lines: 0,
+        events: 0,
+        bytes: 0,
     };
     let result = run_blocks(&job, &inputs, threads, &mut out, &mut totals).and_then(|()| {
         if job.count_mode {
@@ -205,6 +223,17 @@ pub fn run(args: Vec<OsString>) -> u8 {
         }
         out.flush().map_err(|e| write_error(&e))
     });
+    if args.stats {
+        let secs = matching_started.elapsed().as_secs_f64().max(1e-9);
+        common::error(&format!(
+            "stats: {} events ({} bytes) in {:.3} s on {threads} thread(s): {:.0} events/s, {:.1} MB/s",
+            totals.events,
+            totals.bytes,
+            secs,
+            totals.events as f64 / secs,
+            totals.bytes as f64 / secs / 1e6
+        ));
+    }
     match result {
         Ok(()) | Err(Stop::BrokenPipe) => {
             if totals.bad_lines > 0 {
@@ -260,6 +289,8 @@ struct Job<'a> {
 struct Totals {
     counts: Vec<u64>,
     bad_lines: u64,
+    events: u64,
+    bytes: u64,
 }
 
 /// A run of whole lines of one input.
@@ -287,6 +318,8 @@ struct Worker {
     ids: Vec<RuleId>,
     counts: Vec<u64>,
     bad_lines: u64,
+    events: u64,
+    bytes: u64,
 }
 
 impl Worker {
@@ -296,6 +329,8 @@ impl Worker {
             ids: Vec::new(),
             counts: vec![0; rules],
             bad_lines: 0,
+            events: 0,
+            bytes: 0,
         }
     }
 
@@ -321,8 +356,10 @@ impl Worker {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            self.events += 1;
             self.event(job, block.input, this, line, &mut out, &mut err);
         }
+        self.bytes += block.data.len() as u64;
         Done {
             seq: block.seq,
             out,
@@ -395,6 +432,8 @@ impl Worker {
             *t += c;
         }
         totals.bad_lines += self.bad_lines;
+        totals.events += self.events;
+        totals.bytes += self.bytes;
     }
 }
 
