@@ -688,7 +688,7 @@ fn hex4(raw: &str, at: usize) -> R<u32> {
 /// when the literal is exactly the shortest round-trip spelling of it.
 /// Fast paths: a finite normal result of a literal with at most 15
 /// significant digits always is; otherwise the shortest spelling (ryu) is
-/// compared digit by digit with the literal, without allocating.
+/// compared with the literal, without allocating.
 #[inline]
 pub(crate) fn comparable(text: &str) -> Option<f64> {
     let b = text.as_bytes();
@@ -722,81 +722,14 @@ pub(crate) fn comparable(text: &str) -> Option<f64> {
     if sig > 17 {
         return None;
     }
+    // The usual case: the literal is the shortest spelling itself (what
+    // every standard serialiser writes). Anything else, including the
+    // rare literals with two shortest spellings, takes the definition.
     let mut buf = ryu::Buffer::new();
-    let shortest = buf.format_finite(d);
-    if shortest.as_bytes() == b || same_decimal(b, shortest.as_bytes()) {
-        Some(d)
-    } else {
-        None
+    if buf.format_finite(d).as_bytes() == b {
+        return Some(d);
     }
-}
-
-/// A decimal literal as (negative, significant digits, exponent of the
-/// first digit), trailing zeros dropped; `None` past 24 digits.
-fn decimal_parts(t: &[u8]) -> Option<(bool, [u8; 24], usize, i64)> {
-    let mut digits = [0u8; 24];
-    let mut n = 0usize;
-    let mut neg = false;
-    let mut i = 0;
-    if t.first() == Some(&b'-') {
-        neg = true;
-        i = 1;
-    }
-    // Exponent of the first significant digit, before the `e` part.
-    let mut point_seen = false;
-    let mut int_digits: i64 = 0;
-    let mut lead_frac_zeros: i64 = 0;
-    let mut pending_zeros = 0usize;
-    while let Some(&c) = t.get(i) {
-        match c {
-            b'0'..=b'9' => {
-                if !point_seen {
-                    int_digits += 1;
-                }
-                if c == b'0' && n == 0 {
-                    if point_seen {
-                        lead_frac_zeros += 1;
-                    } else {
-                        int_digits -= 1;
-                    }
-                } else if c == b'0' {
-                    pending_zeros += 1;
-                } else {
-                    for _ in 0..pending_zeros {
-                        *digits.get_mut(n)? = 0;
-                        n += 1;
-                    }
-                    pending_zeros = 0;
-                    *digits.get_mut(n)? = c - b'0';
-                    n += 1;
-                }
-            }
-            b'.' => point_seen = true,
-            b'e' | b'E' => break,
-            _ => return None,
-        }
-        i += 1;
-    }
-    let mut exp: i64 = 0;
-    if matches!(t.get(i), Some(b'e' | b'E')) {
-        let e = std::str::from_utf8(t.get(i + 1..)?).ok()?;
-        exp = e.trim_start_matches('+').parse().ok()?;
-    }
-    let first = if int_digits > 0 {
-        int_digits - 1
-    } else {
-        -lead_frac_zeros - 1
-    };
-    Some((neg, digits, n, first + exp))
-}
-
-fn same_decimal(a: &[u8], b: &[u8]) -> bool {
-    match (decimal_parts(a), decimal_parts(b)) {
-        (Some(x), Some(y)) => {
-            x.0 == y.0 && x.2 == y.2 && x.3 == y.3 && x.1.get(..x.2) == y.1.get(..y.2)
-        }
-        _ => false,
-    }
+    evmatch_json::comparable_f64(text)
 }
 
 #[cfg(test)]
