@@ -79,7 +79,9 @@ struct Common {
     /// Timed runs per measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Extra arguments for evmatch, whitespace-separated (e.g. "-j 2")
+    /// Extra arguments for evmatch, whitespace-separated (e.g. "-j 2");
+    /// without a -j/--threads among them, "-j 1" is added so the figures
+    /// compare with the one-thread baseline
     #[arg(long, allow_hyphen_values = true)]
     evmatch_args: Vec<String>,
     /// The evmatch binary (default: next to this program)
@@ -100,10 +102,18 @@ impl Common {
     }
 
     fn evmatch_args(&self) -> Vec<String> {
-        self.evmatch_args
+        let mut args: Vec<String> = self
+            .evmatch_args
             .iter()
             .flat_map(|a| a.split_whitespace().map(str::to_string))
-            .collect()
+            .collect();
+        let threads = args
+            .iter()
+            .any(|a| a == "-j" || a.starts_with("-j") || a.starts_with("--threads"));
+        if !threads {
+            args.extend(["-j".to_string(), "1".to_string()]);
+        }
+        args
     }
 
     /// (evmatch binary, data dir): next to this program, in target/.
