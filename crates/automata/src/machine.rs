@@ -98,6 +98,9 @@ struct CondInfo {
     branch: BranchId,
     path: PathId,
     absence: bool,
+    /// The only condition of its branch, and not one absence can meet:
+    /// once it has a witness, more witnesses change nothing.
+    solo: bool,
     atoms: Vec<AtomId>,
 }
 
@@ -150,6 +153,8 @@ pub struct Scratch {
     rule_hit: Vec<bool>,
     hits: Vec<AtomId>,
     tmp: Vec<AtomId>,
+    vals: Vec<AtomId>,
+    excl: Vec<AtomId>,
     pub(crate) fold_buf: String,
     pub(crate) scan: crate::scan::ScanState,
 }
@@ -380,6 +385,7 @@ impl Machine {
                         branch: b,
                         path,
                         absence,
+                        solo: false,
                         atoms: Vec::new(),
                     },
                 );
@@ -411,6 +417,13 @@ impl Machine {
                     required += 1;
                 }
                 conds.push(c);
+            }
+            if let [only] = conds[..] {
+                if !has_absence {
+                    if let Some(Some(ci)) = self.conds.get_mut(only as usize) {
+                        ci.solo = true;
+                    }
+                }
             }
             if let Some(Some(bi)) = self.branches.get_mut(b as usize) {
                 bi.conds = conds;
@@ -587,8 +600,12 @@ impl Machine {
         }
         let mut hits = std::mem::take(&mut s.hits);
         hits.clear();
-        info.index
-            .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
+        if let LeafRef::RawNum(text) = leaf {
+            self.number_hits(s, &info.index, text, &mut hits);
+        } else {
+            info.index
+                .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
+        }
         for &a in &hits {
             let Some(Some(ai)) = self.atoms.get(a as usize) else {
                 continue;
@@ -625,6 +642,51 @@ impl Machine {
             }
         }
         s.hits = hits;
+    }
+
+    /// The atoms a number meets, deciding whether its literal is
+    /// comparable (SPEC.md §3.2) only when a value-dependent hit could
+    /// still change an answer: a hit whose every condition is the sole,
+    /// already witnessed condition of its branch changes nothing, so the
+    /// exact check (a shortest-spelling comparison) is skipped.
+    fn number_hits(&self, s: &mut Scratch, index: &ValueIndex, text: &str, hits: &mut Vec<AtomId>) {
+        let d = text.parse::<f64>().ok().filter(|d| d.is_finite());
+        let mut vals = std::mem::take(&mut s.vals);
+        let mut excl = std::mem::take(&mut s.excl);
+        vals.clear();
+        excl.clear();
+        index.lookup_num_split(text, d, hits, &mut vals, &mut excl);
+        // Unneeded hits may be dropped: treating the literal as not
+        // comparable then only withholds witnesses from conditions that
+        // are already settled.
+        let comparable = (!vals.is_empty() || !excl.is_empty())
+            && vals
+                .iter()
+                .chain(excl.iter())
+                .any(|&a| self.atom_needed(s, a))
+            && crate::scan::quick_comparable(text, d)
+                .unwrap_or_else(|| crate::scan::comparable(text).is_some());
+        if comparable {
+            hits.extend_from_slice(&vals);
+        } else {
+            excl.clear();
+        }
+        crate::values::subtract(index.anything_but(), &mut excl, hits);
+        s.vals = vals;
+        s.excl = excl;
+    }
+
+    /// Whether another witness for atom `a` could change this event's
+    /// answer.
+    fn atom_needed(&self, s: &Scratch, a: AtomId) -> bool {
+        let Some(Some(ai)) = self.atoms.get(a as usize) else {
+            return false;
+        };
+        ai.postings.iter().any(|&c| {
+            let witnessed = s.cond_head.get(c as usize).is_some_and(|&h| h != NONE);
+            let solo = matches!(self.conds.get(c as usize), Some(Some(ci)) if ci.solo);
+            !(solo && witnessed)
+        })
     }
 
     /// Ends an event: appends the ids of the matching rules, ascending.

@@ -421,9 +421,12 @@ impl<'a> Scanner<'a, '_> {
                         .paths
                         .get(p as usize)
                         .is_some_and(|x| x.wants_numbers);
-                    let value = if wants { comparable(text) } else { None };
-                    self.m
-                        .leaf(sc, p, LeafRef::Num(text, value), &self.st.arrays);
+                    let leaf = if wants {
+                        LeafRef::RawNum(text)
+                    } else {
+                        LeafRef::Num(text, None)
+                    };
+                    self.m.leaf(sc, p, leaf, &self.st.arrays);
                 }
                 Ok(())
             }
@@ -682,6 +685,48 @@ fn unescape(raw: &str, out: &mut String) -> R<()> {
 fn hex4(raw: &str, at: usize) -> R<u32> {
     let h = raw.get(at..at + 4).ok_or(Bail::Fallback)?;
     u32::from_str_radix(h, 16).map_err(|_| Bail::Fallback)
+}
+
+/// Whether a literal whose double is `d` is comparable, when that is
+/// cheap to tell: zero, a literal of at most 15 significant digits with a
+/// normal value (always its own shortest spelling), or one of more than 17
+/// (never). `None`: it takes the full check.
+#[inline]
+pub(crate) fn quick_comparable(text: &str, d: Option<f64>) -> Option<bool> {
+    let Some(d) = d else {
+        return Some(false);
+    };
+    let sig = significant_digits(text.as_bytes());
+    if d == 0.0 {
+        return Some(sig == 0);
+    }
+    if sig <= 15 && d.abs() >= f64::MIN_POSITIVE {
+        return Some(true);
+    }
+    if sig > 17 {
+        return Some(false);
+    }
+    None
+}
+
+#[inline]
+fn significant_digits(b: &[u8]) -> usize {
+    let mut sig = 0usize;
+    let mut leading = true;
+    let mut zeros = 0usize;
+    for &c in b {
+        match c {
+            b'0' if !leading => zeros += 1,
+            b'1'..=b'9' => {
+                leading = false;
+                sig += zeros + 1;
+                zeros = 0;
+            }
+            b'e' | b'E' => break,
+            _ => {}
+        }
+    }
+    sig
 }
 
 /// The comparable value of a number literal (SPEC.md §3.2): the value

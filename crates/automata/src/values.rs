@@ -27,6 +27,9 @@ pub(crate) enum LeafRef<'a> {
     Str(&'a str),
     /// A number's literal text and its comparable value (SPEC.md §3.2).
     Num(&'a str, Option<f64>),
+    /// A number whose comparability is not known yet: the machine decides
+    /// it only if a value-dependent hit can still change an answer.
+    RawNum(&'a str),
     Bool(bool),
     Null,
 }
@@ -498,6 +501,11 @@ impl ValueIndex {
         tmp: &mut Vec<AtomId>,
         out: &mut Vec<AtomId>,
     ) {
+        if let LeafRef::RawNum(text) = leaf {
+            // Callers that can defer the decision use `lookup_num_split`.
+            let v = crate::scan::comparable(text);
+            return self.lookup(LeafRef::Num(text, v), buf, tmp, out);
+        }
         out.extend_from_slice(&self.present);
         match leaf {
             LeafRef::Str(s) => self.lookup_str(s, buf, tmp, out),
@@ -519,6 +527,7 @@ impl ValueIndex {
                     subtract(&self.anything_but, tmp, out);
                 }
             }
+            LeafRef::RawNum(_) => {}
             LeafRef::Bool(b) => {
                 out.extend_from_slice(if b { &self.trues } else { &self.falses });
                 out.extend_from_slice(&self.anything_but);
@@ -528,6 +537,40 @@ impl ValueIndex {
                 out.extend_from_slice(&self.anything_but);
             }
         }
+    }
+
+    /// For a number whose comparability is not known yet: hits that hold
+    /// whatever the literal (`fixed`), hits that need its value to be
+    /// comparable (`vals`), and anything-but atoms its value would exclude
+    /// (`excl`). `d` is the literal parsed as a double, if finite.
+    pub(crate) fn lookup_num_split(
+        &self,
+        text: &str,
+        d: Option<f64>,
+        fixed: &mut Vec<AtomId>,
+        vals: &mut Vec<AtomId>,
+        excl: &mut Vec<AtomId>,
+    ) {
+        fixed.extend_from_slice(&self.present);
+        if let Some(a) = self.num_text.get(text) {
+            fixed.extend_from_slice(a);
+        }
+        if let Some(v) = d {
+            if let Some(a) = self.num_value.get(&num_key(v)) {
+                vals.extend_from_slice(a);
+            }
+            self.ranges.lookup(v, vals);
+            if !self.anything_but.is_empty() {
+                if let Some(a) = self.exclusions.numbers.get(&num_key(v)) {
+                    excl.extend_from_slice(a);
+                }
+            }
+        }
+    }
+
+    /// The path's anything-but atoms.
+    pub(crate) fn anything_but(&self) -> &[AtomId] {
+        &self.anything_but
     }
 
     fn lookup_str(&self, s: &str, buf: &mut String, tmp: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
@@ -653,7 +696,7 @@ impl ValueIndex {
 }
 
 /// `out += all - excluded`.
-fn subtract(all: &[AtomId], excluded: &mut [AtomId], out: &mut Vec<AtomId>) {
+pub(crate) fn subtract(all: &[AtomId], excluded: &mut [AtomId], out: &mut Vec<AtomId>) {
     if excluded.is_empty() {
         out.extend_from_slice(all);
     } else if excluded.len() <= 16 {
