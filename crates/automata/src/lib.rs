@@ -51,10 +51,12 @@ pub struct Config {
     /// on AWS.
     pub array_consistency: bool,
     /// Stop reading an event once no later field can change the answer:
-    /// once every top-level key some rule names has been read. The rest of
-    /// the event is then not validated, so an event that is invalid JSON
-    /// past that point may still match, and a key repeated after that
-    /// point is not seen (AWS takes the last). Off by default.
+    /// once every path some rule names has had a value outside any open
+    /// array, or every top-level key some rule names has been read. The
+    /// rest of the event is then not validated (JSON syntax, UTF-8), so an
+    /// event that is invalid past that point may still match; and a key
+    /// repeated after that point (AWS keeps the last one), or a dotted key
+    /// reaching an already read path, is not seen. Off by default.
     pub early_exit: bool,
 }
 
@@ -101,7 +103,7 @@ impl Machine {
                 self.end(scratch, out);
                 Ok(())
             }
-            Err(scan::Bail::Fallback) => {
+            Err(_) => {
                 // The full parser gives the exact error, or the tree for
                 // what the fast path leaves to it (repeated keys).
                 let v = evmatch_event::parse(event)?;

@@ -133,6 +133,8 @@ pub struct Machine {
     /// candidates for every event.
     absence_only: Vec<BranchId>,
     live_rules: usize,
+    /// Paths with at least one condition.
+    live_paths: usize,
     force_wild_index: bool,
 }
 
@@ -156,6 +158,10 @@ pub struct Scratch {
     vals: Vec<AtomId>,
     excl: Vec<AtomId>,
     pub(crate) fold_buf: String,
+    /// Per path: the event (epoch) it last had a value in.
+    path_epoch: Vec<u32>,
+    epoch: u32,
+    paths_seen: usize,
     pub(crate) scan: crate::scan::ScanState,
 }
 
@@ -185,6 +191,9 @@ impl Scratch {
         }
         if self.rule_hit.len() < m.rules.len() {
             self.rule_hit.resize(m.rules.len(), false);
+        }
+        if self.path_epoch.len() < m.paths.len() {
+            self.path_epoch.resize(m.paths.len(), 0);
         }
     }
 
@@ -478,6 +487,7 @@ impl Machine {
                 info.wants_numbers = info.index.wants_numbers();
             }
         }
+        self.live_paths = self.paths.iter().filter(|p| p.conds > 0).count();
     }
 
     /// Whether a leaf at `path` can change any answer (it has atoms, or
@@ -560,6 +570,18 @@ impl Machine {
         s.wit.clear();
         s.fields.clear();
         s.chains.clear();
+        s.paths_seen = 0;
+        s.epoch = s.epoch.wrapping_add(1);
+        if s.epoch == 0 {
+            s.path_epoch.iter_mut().for_each(|e| *e = 0);
+            s.epoch = 1;
+        }
+    }
+
+    /// Whether every live path has had a value in this event.
+    #[inline]
+    pub(crate) fn all_paths_seen(&self, s: &Scratch) -> bool {
+        s.paths_seen >= self.live_paths
     }
 
     /// Records a leaf at `path` sitting in the array positions `chain`.
@@ -576,6 +598,12 @@ impl Machine {
         };
         if info.conds == 0 {
             return;
+        }
+        if let Some(e) = s.path_epoch.get_mut(path as usize) {
+            if *e != s.epoch {
+                *e = s.epoch;
+                s.paths_seen += 1;
+            }
         }
         let fi = s.fields.len() as u32;
         s.fields.push(FieldRec {

@@ -19,6 +19,9 @@ use crate::values::LeafRef;
 pub(crate) enum Bail {
     /// Let the full parser decide (invalid input, duplicate keys, depth).
     Fallback,
+    /// Early exit: every path rules read has a value and no array is open,
+    /// so nothing later can change the answer (unwinds the walk).
+    Done,
 }
 
 type R<T> = Result<T, Bail>;
@@ -93,7 +96,10 @@ pub(crate) fn scan(
     };
     s.st.arrays.clear();
     s.st.seen.clear();
-    let r = s.top(sc);
+    let r = match s.top(sc) {
+        Err(Bail::Done) => Ok(()),
+        other => other,
+    };
     sc.scan = s.st;
     r
 }
@@ -344,31 +350,41 @@ impl<'a> Scanner<'a, '_> {
     /// The trie node a key leads to from `node` (a dotted key walks one
     /// segment per part), and whether it is a direct child.
     fn resolve(&mut self, node: u32, ks: usize, ke: usize, esc: bool) -> R<(Option<u32>, bool)> {
-        let key: &str = if esc {
+        // Keys are compared as bytes: rule segments are valid UTF-8, so
+        // only valid keys can equal them (the input's UTF-8 is checked as a
+        // whole unless early exit is on).
+        let key: &[u8] = if esc {
             let raw = self.text(ks, ke)?;
             self.st.key.clear();
             unescape(raw, &mut self.st.key)?;
-            &self.st.key
+            self.st.key.as_bytes()
         } else {
-            self.text(ks, ke)?
+            self.b.get(ks..ke).ok_or(Bail::Fallback)?
         };
+        let nodes = &self.m.nodes;
+        if !key.contains(&b'.') {
+            let c = nodes.get(node as usize).and_then(|x| x.child(key));
+            return Ok((c, c.is_some()));
+        }
         let mut n = node;
-        let mut direct = true;
-        for (k, seg) in key.split('.').enumerate() {
-            if k > 0 {
-                direct = false;
-            }
-            match self
-                .m
-                .nodes
-                .get(n as usize)
-                .and_then(|x| x.child(seg.as_bytes()))
-            {
+        for seg in key.split(|&b| b == b'.') {
+            match nodes.get(n as usize).and_then(|x| x.child(seg)) {
                 Some(c) => n = c,
                 None => return Ok((None, false)),
             }
         }
-        Ok((Some(n), direct))
+        Ok((Some(n), false))
+    }
+
+    /// In early-exit mode, stops the walk once every live path has a value
+    /// and no array is open.
+    #[inline]
+    fn after_leaf(&self, sc: &Scratch) -> R<()> {
+        if self.opts.early_exit && self.st.arrays.is_empty() && self.m.all_paths_seen(sc) {
+            Err(Bail::Done)
+        } else {
+            Ok(())
+        }
     }
 
     /// A value at trie node `node`.
@@ -409,6 +425,7 @@ impl<'a> Scanner<'a, '_> {
                     } else {
                         self.m.leaf(sc, p, LeafRef::Str(raw), &self.st.arrays);
                     }
+                    self.after_leaf(sc)?;
                 }
                 Ok(())
             }
@@ -427,6 +444,7 @@ impl<'a> Scanner<'a, '_> {
                         LeafRef::Num(text, None)
                     };
                     self.m.leaf(sc, p, leaf, &self.st.arrays);
+                    self.after_leaf(sc)?;
                 }
                 Ok(())
             }
@@ -434,6 +452,7 @@ impl<'a> Scanner<'a, '_> {
                 self.literal(b"true")?;
                 if let Some(p) = path {
                     self.m.leaf(sc, p, LeafRef::Bool(true), &self.st.arrays);
+                    self.after_leaf(sc)?;
                 }
                 Ok(())
             }
@@ -441,6 +460,7 @@ impl<'a> Scanner<'a, '_> {
                 self.literal(b"false")?;
                 if let Some(p) = path {
                     self.m.leaf(sc, p, LeafRef::Bool(false), &self.st.arrays);
+                    self.after_leaf(sc)?;
                 }
                 Ok(())
             }
@@ -448,6 +468,7 @@ impl<'a> Scanner<'a, '_> {
                 self.literal(b"null")?;
                 if let Some(p) = path {
                     self.m.leaf(sc, p, LeafRef::Null, &self.st.arrays);
+                    self.after_leaf(sc)?;
                 }
                 Ok(())
             }

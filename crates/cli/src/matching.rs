@@ -60,7 +60,7 @@ pub struct MatchArgs {
 
     /// Stop reading each event once no later field can change the answer
     /// (the rest of the event is not validated; a key repeated after that
-    /// point is not seen)
+    /// point is not seen, though AWS would take the last)
     #[arg(long)]
     pub early_exit: bool,
 
