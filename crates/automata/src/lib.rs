@@ -84,12 +84,15 @@ impl Machine {
         let all = if config.early_exit {
             None
         } else {
-            match std::str::from_utf8(event) {
+            // SIMD validation for the common, valid case; the standard
+            // library says where an invalid one goes wrong.
+            match simdutf8::basic::from_utf8(event) {
                 Ok(t) => Some(t),
-                Err(e) => {
-                    return Err(EventError::Utf8 {
-                        offset: e.valid_up_to(),
-                    })
+                Err(_) => {
+                    let offset = std::str::from_utf8(event)
+                        .err()
+                        .map_or(0, |e| e.valid_up_to());
+                    return Err(EventError::Utf8 { offset });
                 }
             }
         };

@@ -305,6 +305,8 @@ struct Block {
 /// A processed block: what to print, in input order.
 struct Done {
     seq: u64,
+    /// The number the line after this block's last one gets.
+    next_line: usize,
     out: Vec<u8>,
     err: Vec<u8>,
 }
@@ -362,6 +364,7 @@ impl Worker {
         self.bytes += block.data.len() as u64;
         Done {
             seq: block.seq,
+            next_line: line_no,
             out,
             err,
         }
@@ -441,6 +444,7 @@ impl Worker {
 /// with each. Stops at the first error `emit` returns.
 fn read_blocks(
     inputs: &[Input],
+    count_lines: bool,
     mut emit: impl FnMut(Block) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut seq = 0u64;
@@ -498,7 +502,13 @@ fn read_blocks(
             if data.is_empty() {
                 continue;
             }
-            let lines = memchr::memchr_iter(b'\n', &data).count();
+            // One thread numbers lines as it matches them (no extra pass);
+            // with workers the reader counts so blocks can run out of order.
+            let lines = if count_lines {
+                memchr::memchr_iter(b'\n', &data).count()
+            } else {
+                0
+            };
             let block = Block {
                 seq,
                 input: k,
@@ -523,8 +533,16 @@ fn run_blocks(
 ) -> Result<(), Stop> {
     if threads <= 1 {
         let mut w = Worker::new(job.rule_count);
-        let r = read_blocks(inputs, |block| {
+        let mut next_line = 1usize;
+        let mut input = usize::MAX;
+        let r = read_blocks(inputs, false, |mut block| {
+            if block.input != input {
+                input = block.input;
+                next_line = 1;
+            }
+            block.first_line = next_line;
             let done = w.process(job, &block);
+            next_line = done.next_line;
             write_done(&done, out)
         });
         w.add_to(totals);
@@ -556,7 +574,7 @@ fn run_blocks(
         drop(done_tx);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, |block| {
+        let mut result = read_blocks(inputs, true, |block| {
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {
                 pending.insert(done.seq, done);

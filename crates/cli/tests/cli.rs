@@ -715,3 +715,76 @@ fn version() {
         );
     }
 }
+
+/// Line numbers, output order and counts hold across the 1 MiB blocks the
+/// input is split into, whatever the number of threads, from a file or
+/// stdin, and across several files.
+#[test]
+fn line_numbers_and_order_across_blocks_and_threads() {
+    let dir = tmp();
+    let rules = write(
+        &dir,
+        "rules.json",
+        br#"{"hit": {"n": [{"numeric": [">=", 0]}], "k": ["y"]}}"#,
+    );
+    let pad = "x".repeat(200);
+    let mut events = String::new();
+    let mut want = Vec::new();
+    for i in 1..=12_000usize {
+        if i % 997 == 0 {
+            events.push_str("{not json\n");
+        } else if i % 1000 == 0 {
+            events.push('\n');
+        } else if i % 7 == 0 {
+            events.push_str(&format!(
+                "{{\"n\": {i}, \"k\": \"y\", \"pad\": \"{pad}\"}}\r\n"
+            ));
+            want.push(i);
+        } else {
+            events.push_str(&format!(
+                "{{\"n\": {i}, \"k\": \"n\", \"pad\": \"{pad}\"}}\n"
+            ));
+        }
+    }
+    // No newline after the last line.
+    events.push_str("{\"n\": 1, \"k\": \"y\"}");
+    want.push(12_001);
+    assert!(events.len() > 2 << 20, "spans several blocks");
+    let file = write(&dir, "events.ndjson", events.as_bytes());
+    let bad: Vec<usize> = (1..=12_000).filter(|i| i % 997 == 0).collect();
+    for threads in ["1", "2", "3"] {
+        for from_stdin in [false, true] {
+            let o = if from_stdin {
+                run_stdin(&["-j", threads, &rules], events.as_bytes())
+            } else {
+                run(&["-j", threads, &rules, &file])
+            };
+            assert_eq!(code(&o), 1, "bad lines make exit 1");
+            let lines: Vec<usize> = stdout(&o)
+                .lines()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).unwrap();
+                    v["line"].as_u64().unwrap() as usize
+                })
+                .collect();
+            assert_eq!(lines, want, "-j {threads}, stdin {from_stdin}");
+            let err_lines: Vec<usize> = stderr(&o)
+                .lines()
+                .map(|l| l.split(':').nth(2).unwrap().trim().parse().unwrap())
+                .collect();
+            assert_eq!(err_lines, bad, "-j {threads}, stdin {from_stdin}");
+            let c = run(&["-j", threads, "--count", "-q", &rules, &file]);
+            assert_eq!(stdout(&c).trim(), format!("{{\"hit\":{}}}", want.len()));
+        }
+    }
+    // A second file starts again at line 1 and is named.
+    let second = write(&dir, "second.ndjson", b"{\"n\": 5, \"k\": \"y\"}\n");
+    for threads in ["1", "2"] {
+        let o = run(&["-j", threads, "-q", &rules, &file, &second]);
+        let last = stdout(&o).lines().last().unwrap().to_string();
+        assert!(
+            last.contains("second.ndjson") && last.contains("\"line\":1,"),
+            "{last}"
+        );
+    }
+}
