@@ -90,7 +90,13 @@ struct AtomInfo {
     path: PathId,
     matcher: Matcher,
     key: String,
+    /// The trigger conditions listing this atom: a hit makes their
+    /// branches candidates.
     postings: Vec<CondId>,
+    /// Conditions listing this atom, triggers or not.
+    uses: u32,
+    /// Conditions listing it that are not their branch's trigger.
+    non_trigger: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +107,9 @@ struct CondInfo {
     /// The only condition of its branch, and not one absence can meet:
     /// once it has a witness, more witnesses change nothing.
     solo: bool,
+    /// The branch's trigger: the condition whose hits make the branch a
+    /// candidate (its most selective required one).
+    trigger: bool,
     atoms: Vec<AtomId>,
 }
 
@@ -143,12 +152,15 @@ pub struct Machine {
 pub struct Scratch {
     pub(crate) fields: Vec<FieldRec>,
     pub(crate) chains: Vec<(u32, u32)>,
-    cond_head: Vec<u32>,
-    cond_free: Vec<bool>,
-    cond_touched: Vec<CondId>,
+    /// Per atom: head of its list of hit fields in `wit` this event.
+    atom_head: Vec<u32>,
+    /// Per atom: whether a field outside every array hit it.
+    atom_free: Vec<bool>,
+    atom_touched: Vec<AtomId>,
     wit: Vec<(u32, u32)>,
-    branch_count: Vec<u32>,
-    branch_touched: Vec<BranchId>,
+    /// Per branch: the event (epoch) it became a candidate in.
+    branch_epoch: Vec<u32>,
+    candidates: Vec<BranchId>,
     path_head: Vec<u32>,
     path_touched: Vec<PathId>,
     path_next: Vec<u32>,
@@ -179,12 +191,12 @@ impl Scratch {
     }
 
     fn fit(&mut self, m: &Machine) {
-        if self.cond_head.len() < m.conds.len() {
-            self.cond_head.resize(m.conds.len(), NONE);
-            self.cond_free.resize(m.conds.len(), false);
+        if self.atom_head.len() < m.atoms.len() {
+            self.atom_head.resize(m.atoms.len(), NONE);
+            self.atom_free.resize(m.atoms.len(), false);
         }
-        if self.branch_count.len() < m.branches.len() {
-            self.branch_count.resize(m.branches.len(), 0);
+        if self.branch_epoch.len() < m.branches.len() {
+            self.branch_epoch.resize(m.branches.len(), 0);
         }
         if self.path_head.len() < m.paths.len() {
             self.path_head.resize(m.paths.len(), NONE);
@@ -290,7 +302,7 @@ impl Machine {
                     }
                 }
                 for a in ci.atoms {
-                    self.release_atom(a, c, &mut touched);
+                    self.release_atom(a, c, ci.trigger, &mut touched);
                 }
             }
         }
@@ -298,12 +310,54 @@ impl Machine {
         true
     }
 
-    fn release_atom(&mut self, a: AtomId, cond: CondId, touched: &mut Vec<PathId>) {
+    /// Picks the branch's trigger (the required condition whose matchers
+    /// are most selective) and posts it to its atoms; the other conditions
+    /// are only checked for candidates.
+    fn post(&mut self, conds: &[CondId], fields: &[evmatch_pattern::FieldCondition]) {
+        let mut best: Option<(u8, CondId)> = None;
+        for (&c, fc) in conds.iter().zip(fields) {
+            if fc.accepts_absence() {
+                continue;
+            }
+            let score = fc.matchers.iter().map(selectivity).max().unwrap_or(u8::MAX);
+            let better = match best {
+                None => true,
+                Some((b, _)) => score < b,
+            };
+            if better {
+                best = Some((score, c));
+            }
+        }
+        for &c in conds {
+            let trigger = best.is_some_and(|(_, t)| t == c);
+            let Some(Some(ci)) = self.conds.get_mut(c as usize) else {
+                continue;
+            };
+            ci.trigger = trigger;
+            let atoms = ci.atoms.clone();
+            for a in atoms {
+                if let Some(Some(ai)) = self.atoms.get_mut(a as usize) {
+                    if trigger {
+                        ai.postings.push(c);
+                    } else {
+                        ai.non_trigger += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn release_atom(&mut self, a: AtomId, cond: CondId, trigger: bool, touched: &mut Vec<PathId>) {
         let Some(Some(info)) = self.atoms.get_mut(a as usize) else {
             return;
         };
-        info.postings.retain(|&c| c != cond);
-        if !info.postings.is_empty() {
+        if trigger {
+            info.postings.retain(|&c| c != cond);
+        } else {
+            info.non_trigger = info.non_trigger.saturating_sub(1);
+        }
+        info.uses = info.uses.saturating_sub(1);
+        if info.uses > 0 {
             return;
         }
         let Some(info) = self.atoms.get_mut(a as usize).and_then(Option::take) else {
@@ -395,6 +449,7 @@ impl Machine {
                         path,
                         absence,
                         solo: false,
+                        trigger: false,
                         atoms: Vec::new(),
                     },
                 );
@@ -407,7 +462,7 @@ impl Machine {
                     if !atoms.contains(&a) {
                         atoms.push(a);
                         if let Some(Some(ai)) = self.atoms.get_mut(a as usize) {
-                            ai.postings.push(c);
+                            ai.uses += 1;
                         }
                     }
                 }
@@ -434,6 +489,7 @@ impl Machine {
                     }
                 }
             }
+            self.post(&conds, br.fields());
             if let Some(Some(bi)) = self.branches.get_mut(b as usize) {
                 bi.conds = conds;
                 bi.required = required;
@@ -466,6 +522,8 @@ impl Machine {
                 matcher: m.clone(),
                 key: key.clone(),
                 postings: Vec::new(),
+                uses: 0,
+                non_trigger: 0,
             },
         );
         if let Some(p) = self.paths.get_mut(path as usize) {
@@ -548,18 +606,13 @@ impl Machine {
     /// Starts an event: clears the scratch from the previous one.
     pub(crate) fn begin(&self, s: &mut Scratch) {
         s.fit(self);
-        for &c in &s.cond_touched {
-            if let Some(h) = s.cond_head.get_mut(c as usize) {
+        for &a in &s.atom_touched {
+            if let Some(h) = s.atom_head.get_mut(a as usize) {
                 *h = NONE;
             }
         }
-        s.cond_touched.clear();
-        for &b in &s.branch_touched {
-            if let Some(x) = s.branch_count.get_mut(b as usize) {
-                *x = 0;
-            }
-        }
-        s.branch_touched.clear();
+        s.atom_touched.clear();
+        s.candidates.clear();
         for &p in &s.path_touched {
             if let Some(h) = s.path_head.get_mut(p as usize) {
                 *h = NONE;
@@ -574,6 +627,7 @@ impl Machine {
         s.epoch = s.epoch.wrapping_add(1);
         if s.epoch == 0 {
             s.path_epoch.iter_mut().for_each(|e| *e = 0);
+            s.branch_epoch.iter_mut().for_each(|e| *e = 0);
             s.epoch = 1;
         }
     }
@@ -635,39 +689,39 @@ impl Machine {
                 .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
         }
         for &a in &hits {
-            let Some(Some(ai)) = self.atoms.get(a as usize) else {
+            let Some(head) = s.atom_head.get_mut(a as usize) else {
                 continue;
             };
-            for &c in &ai.postings {
-                let Some(head) = s.cond_head.get_mut(c as usize) else {
-                    continue;
-                };
-                if *head == NONE {
-                    s.cond_touched.push(c);
-                    if let Some(f) = s.cond_free.get_mut(c as usize) {
-                        *f = unarrayed;
-                    }
-                    if let Some(Some(ci)) = self.conds.get(c as usize) {
-                        if !ci.absence {
-                            if let Some(n) = s.branch_count.get_mut(ci.branch as usize) {
-                                if *n == 0 {
-                                    s.branch_touched.push(ci.branch);
-                                }
-                                *n += 1;
+            if *head == NONE {
+                s.atom_touched.push(a);
+                if let Some(f) = s.atom_free.get_mut(a as usize) {
+                    *f = unarrayed;
+                }
+                // First hit of the atom this event: its triggers' branches
+                // become candidates.
+                if let Some(Some(ai)) = self.atoms.get(a as usize) {
+                    for &c in &ai.postings {
+                        let Some(Some(ci)) = self.conds.get(c as usize) else {
+                            continue;
+                        };
+                        if let Some(e) = s.branch_epoch.get_mut(ci.branch as usize) {
+                            if *e != s.epoch {
+                                *e = s.epoch;
+                                s.candidates.push(ci.branch);
                             }
                         }
                     }
-                } else if s.wit.get(*head as usize).is_some_and(|w| w.0 == fi) {
-                    continue;
-                } else if unarrayed {
-                    if let Some(f) = s.cond_free.get_mut(c as usize) {
-                        *f = true;
-                    }
                 }
-                let w = s.wit.len() as u32;
-                s.wit.push((fi, *head));
-                *head = w;
+            } else if s.wit.get(*head as usize).is_some_and(|w| w.0 == fi) {
+                continue;
+            } else if unarrayed {
+                if let Some(f) = s.atom_free.get_mut(a as usize) {
+                    *f = true;
+                }
             }
+            let w = s.wit.len() as u32;
+            s.wit.push((fi, *head));
+            *head = w;
         }
         s.hits = hits;
     }
@@ -710,25 +764,30 @@ impl Machine {
         let Some(Some(ai)) = self.atoms.get(a as usize) else {
             return false;
         };
-        ai.postings.iter().any(|&c| {
-            let witnessed = s.cond_head.get(c as usize).is_some_and(|&h| h != NONE);
-            let solo = matches!(self.conds.get(c as usize), Some(Some(ci)) if ci.solo);
-            !(solo && witnessed)
-        })
+        if ai.non_trigger > 0 {
+            return true;
+        }
+        ai.postings
+            .iter()
+            .any(|&c| match self.conds.get(c as usize) {
+                Some(Some(ci)) => {
+                    let settled =
+                        ci.solo && s.branch_epoch.get(ci.branch as usize) == Some(&s.epoch);
+                    !settled
+                }
+                _ => false,
+            })
     }
 
     /// Ends an event: appends the ids of the matching rules, ascending.
     pub(crate) fn end(&self, s: &mut Scratch, out: &mut Vec<RuleId>) {
         let start = out.len();
-        let touched = std::mem::take(&mut s.branch_touched);
-        for &b in touched.iter().chain(self.absence_only.iter()) {
+        let candidates = std::mem::take(&mut s.candidates);
+        for &b in candidates.iter().chain(self.absence_only.iter()) {
             let Some(Some(bi)) = self.branches.get(b as usize) else {
                 continue;
             };
             if s.rule_hit.get(bi.rule as usize).copied().unwrap_or(true) {
-                continue;
-            }
-            if s.branch_count.get(b as usize).copied().unwrap_or(0) != bi.required {
                 continue;
             }
             if self.confirm(s, bi) {
@@ -738,7 +797,7 @@ impl Machine {
                 out.push(bi.rule);
             }
         }
-        s.branch_touched = touched;
+        s.candidates = candidates;
         for &r in out.get(start..).unwrap_or(&[]) {
             if let Some(h) = s.rule_hit.get_mut(r as usize) {
                 *h = false;
@@ -753,19 +812,35 @@ impl Machine {
     /// really matches.
     fn confirm(&self, s: &Scratch, bi: &BranchInfo) -> bool {
         let consistency = self.config.array_consistency;
+        // Every required condition needs a hit on one of its atoms; count
+        // those whose hits all sit inside arrays.
+        let mut arrayed = 0usize;
+        for &c in &bi.conds {
+            let Some(Some(ci)) = self.conds.get(c as usize) else {
+                return false;
+            };
+            let mut hit = false;
+            let mut free = false;
+            for &a in &ci.atoms {
+                if s.atom_head.get(a as usize).is_some_and(|&h| h != NONE) {
+                    hit = true;
+                    free |= s.atom_free.get(a as usize).copied().unwrap_or(false);
+                }
+            }
+            if !ci.absence {
+                if !hit {
+                    return false;
+                }
+                if !free {
+                    arrayed += 1;
+                }
+            }
+        }
         if !bi.has_absence {
             // Witnesses outside every array are compatible with anything:
             // with at most one condition whose witnesses all sit in arrays
             // there is nothing to conflict with (SPEC.md §2.12).
-            if !consistency {
-                return true;
-            }
-            let arrayed = bi
-                .conds
-                .iter()
-                .filter(|&&c| !s.cond_free.get(c as usize).copied().unwrap_or(false))
-                .count();
-            if arrayed <= 1 {
+            if !consistency || arrayed <= 1 {
                 return true;
             }
         }
@@ -775,10 +850,16 @@ impl Machine {
                 return false;
             };
             let mut witnesses = Vec::new();
-            let mut w = s.cond_head.get(c as usize).copied().unwrap_or(NONE);
-            while let Some(&(f, next)) = s.wit.get(w as usize) {
-                witnesses.push(f);
-                w = next;
+            for &a in &ci.atoms {
+                let mut w = s.atom_head.get(a as usize).copied().unwrap_or(NONE);
+                while let Some(&(f, next)) = s.wit.get(w as usize) {
+                    witnesses.push(f);
+                    w = next;
+                }
+            }
+            if ci.atoms.len() > 1 {
+                witnesses.sort_unstable();
+                witnesses.dedup();
             }
             let mut present = Vec::new();
             if ci.absence {
@@ -830,6 +911,23 @@ pub(crate) struct SearchCond {
     pub(crate) witnesses: Vec<u32>,
     pub(crate) present: Vec<u32>,
     pub(crate) absence: bool,
+}
+
+/// How few values a matcher tends to let through (lower: fewer), to pick
+/// each branch's trigger condition.
+fn selectivity(m: &Matcher) -> u8 {
+    match m {
+        Matcher::Exact(_) => 0,
+        Matcher::EqualsIgnoreCase(_) | Matcher::Cidr(_) => 1,
+        Matcher::Prefix(_)
+        | Matcher::Suffix(_)
+        | Matcher::PrefixIgnoreCase(_)
+        | Matcher::SuffixIgnoreCase(_)
+        | Matcher::Wildcard(_) => 2,
+        Matcher::Numeric(_) => 3,
+        Matcher::Exists(_) => 5,
+        Matcher::AnythingBut(_) => 6,
+    }
 }
 
 fn matcher_heap(m: &Matcher) -> usize {
