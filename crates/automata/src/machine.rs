@@ -314,12 +314,26 @@ impl Machine {
     /// are most selective) and posts it to its atoms; the other conditions
     /// are only checked for candidates.
     fn post(&mut self, conds: &[CondId], fields: &[evmatch_pattern::FieldCondition]) {
-        let mut best: Option<(u8, CondId)> = None;
+        // Score: the least selective matcher kind of the condition, then
+        // how many conditions already share its atoms (a value many rules
+        // list, such as `"type": ["Polygon"]`, makes a poor trigger).
+        let mut best: Option<((u8, u32), CondId)> = None;
         for (&c, fc) in conds.iter().zip(fields) {
             if fc.accepts_absence() {
                 continue;
             }
-            let score = fc.matchers.iter().map(selectivity).max().unwrap_or(u8::MAX);
+            let kind = fc.matchers.iter().map(selectivity).max().unwrap_or(u8::MAX);
+            let shared = match self.conds.get(c as usize) {
+                Some(Some(ci)) => ci
+                    .atoms
+                    .iter()
+                    .filter_map(|&a| self.atoms.get(a as usize).and_then(Option::as_ref))
+                    .map(|ai| ai.uses)
+                    .max()
+                    .unwrap_or(0),
+                _ => 0,
+            };
+            let score = (kind, shared);
             let better = match best {
                 None => true,
                 Some((b, _)) => score < b,

@@ -118,28 +118,32 @@ struct Ranges {
 }
 
 impl Ranges {
+    fn bounds(r: &NumericRange) -> (f64, f64) {
+        (
+            r.low.map_or(f64::NEG_INFINITY, |(v, _)| v),
+            r.high.map_or(f64::INFINITY, |(v, _)| v),
+        )
+    }
+
+    /// Inserts in lower-bound order (a binary search and a move, not a
+    /// re-sort: adding rules one at a time stays cheap).
     fn insert(&mut self, r: NumericRange, atom: AtomId) {
         self.items.push((r, atom));
+        let (lo, hi) = Self::bounds(&r);
+        let at = self.sorted.partition_point(|x| x.0.total_cmp(&lo).is_le());
+        self.sorted.insert(at, (lo, hi, r, atom));
     }
 
     fn remove(&mut self, atom: AtomId) {
         self.items.retain(|&(_, a)| a != atom);
+        self.sorted.retain(|x| x.3 != atom);
     }
 
+    /// Rebuilds the largest-upper-bound tree over the sorted ranges: O(n).
     fn finish(&mut self) {
-        let mut s: Vec<(f64, f64, NumericRange, AtomId)> = self
-            .items
-            .iter()
-            .map(|&(r, a)| {
-                let lo = r.low.map_or(f64::NEG_INFINITY, |(v, _)| v);
-                let hi = r.high.map_or(f64::INFINITY, |(v, _)| v);
-                (lo, hi, r, a)
-            })
-            .collect();
-        s.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let n = s.len();
+        let n = self.sorted.len();
         let mut max_high = vec![f64::NEG_INFINITY; 2 * n.max(1)];
-        for (i, item) in s.iter().enumerate() {
+        for (i, item) in self.sorted.iter().enumerate() {
             if let Some(slot) = max_high.get_mut(n + i) {
                 *slot = item.1;
             }
@@ -154,7 +158,6 @@ impl Ranges {
                 *slot = l.max(r);
             }
         }
-        self.sorted = s;
         self.max_high = max_high;
     }
 
