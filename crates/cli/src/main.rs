@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod explain;
 mod matching;
+mod route;
 mod test_filter_policy;
 mod test_pattern;
 mod transform;

@@ -68,10 +68,13 @@ pub struct MatchArgs {
     /// says there were some)
     #[arg(long, short)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub route: crate::route::RouteArgs,
 }
 
 /// One EVENTS input.
-enum Input {
+pub(crate) enum Input {
     Stdin,
     File(PathBuf),
 }
@@ -95,7 +98,7 @@ impl Input {
 }
 
 /// Why the stream of events stopped early.
-enum Stop {
+pub(crate) enum Stop {
     /// stdout is closed (`| head`): end quietly.
     BrokenPipe,
     /// Anything else: fatal, already reported.
@@ -176,7 +179,17 @@ pub fn run(args: Vec<OsString>) -> u8 {
 
     let names: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
     let set = builder.build();
+    // Targets in RULES: match and deliver (the router).
+    let routing = if crate::route::wanted(&args, &rules) {
+        match crate::route::build(&args, &rules, &file_index) {
+            Ok(r) => Some(r),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let job = Job {
+        routing: routing.as_ref(),
         set: &set,
         file_index: &file_index,
         rule_count: names.len(),
@@ -193,12 +206,21 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Some(n) => n,
     };
 
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut totals = Totals {
         counts: vec![0; names.len()],
         bad_lines: 0,
     };
+    if let Some(routing) = &routing {
+        // stdout: targets write to stdout too: no lock held here.
+        let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout());
+        return crate::route::run(routing, &args, || {
+            let r = run_blocks(&job, &inputs, threads, &mut out, &mut totals)
+                .and_then(|()| out.flush().map_err(|e| write_error(&e)));
+            (r.is_err(), totals.bad_lines)
+        });
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let result = run_blocks(&job, &inputs, threads, &mut out, &mut totals).and_then(|()| {
         if job.count_mode {
             write_counts(&names, &totals.counts, &mut out)?;
@@ -241,6 +263,8 @@ fn write_error(e: &io::Error) -> Stop {
 /// What every worker needs to turn a block of lines into output.
 struct Job<'a> {
     set: &'a RuleSet,
+    /// Set when RULES has targets: matches are delivered, not printed.
+    routing: Option<&'a crate::route::Routing>,
     /// Index in the rules file of each rule of `set`.
     file_index: &'a [usize],
     /// Every rule name, in rules-file order.
@@ -276,6 +300,8 @@ struct Done {
     seq: u64,
     out: Vec<u8>,
     err: Vec<u8>,
+    /// Deliveries to hand to the router, in input order.
+    jobs: Vec<evmatch_router::delivery::Job>,
 }
 
 /// Bytes per block handed to a worker.
@@ -285,6 +311,7 @@ const BLOCK: usize = 1 << 20;
 struct Worker {
     scratch: Scratch,
     ids: Vec<RuleId>,
+    jobs: Vec<evmatch_router::delivery::Job>,
     counts: Vec<u64>,
     bad_lines: u64,
 }
@@ -294,6 +321,7 @@ impl Worker {
         Worker {
             scratch: Scratch::new(),
             ids: Vec::new(),
+            jobs: Vec::new(),
             counts: vec![0; rules],
             bad_lines: 0,
         }
@@ -327,6 +355,7 @@ impl Worker {
             seq: block.seq,
             out,
             err,
+            jobs: std::mem::take(&mut self.jobs),
         }
     }
 
@@ -346,6 +375,15 @@ impl Worker {
                 err.extend_from_slice(
                     format!("evmatch: {label}:{line_no}: {}\n", event_error(&e)).as_bytes(),
                 );
+            }
+            return;
+        }
+        if let Some(routing) = job.routing {
+            if !self.ids.is_empty() {
+                let file = job
+                    .with_file
+                    .then(|| job.output_names.get(input).map_or("", String::as_str));
+                routing.event(line, &self.ids, file, line_no, out, &mut self.jobs);
             }
             return;
         }
@@ -402,6 +440,7 @@ impl Worker {
 /// with each. Stops at the first error `emit` returns.
 fn read_blocks(
     inputs: &[Input],
+    routing: Option<&crate::route::Routing>,
     mut emit: impl FnMut(Block) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut seq = 0u64;
@@ -431,6 +470,14 @@ fn read_blocks(
                     break;
                 }
                 scanned = len;
+                // The router stops reading on Ctrl-C (what was read is
+                // still matched and delivered).
+                if let Some(r) = routing {
+                    if !r.wait_for_input(matches!(input, Input::Stdin)) {
+                        eof = true;
+                        break;
+                    }
+                }
                 if data.capacity() - len < 64 * 1024 {
                     data.reserve(BLOCK);
                 }
@@ -484,9 +531,9 @@ fn run_blocks(
 ) -> Result<(), Stop> {
     if threads <= 1 {
         let mut w = Worker::new(job.rule_count);
-        let r = read_blocks(inputs, |block| {
+        let r = read_blocks(inputs, job.routing, |block| {
             let done = w.process(job, &block);
-            write_done(&done, out)
+            write_done(done, out, job.routing)
         });
         w.add_to(totals);
         return r;
@@ -517,18 +564,18 @@ fn run_blocks(
         drop(done_tx);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, |block| {
+        let mut result = read_blocks(inputs, job.routing, |block| {
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {
                 pending.insert(done.seq, done);
             }
-            flush_in_order(&mut pending, &mut next_seq, out)
+            flush_in_order(&mut pending, &mut next_seq, out, job.routing)
         });
         drop(work_tx);
         for done in done_rx.iter() {
             pending.insert(done.seq, done);
             if result.is_ok() {
-                result = flush_in_order(&mut pending, &mut next_seq, out);
+                result = flush_in_order(&mut pending, &mut next_seq, out, job.routing);
             }
         }
         for h in handles {
@@ -544,20 +591,31 @@ fn flush_in_order(
     pending: &mut BTreeMap<u64, Done>,
     next_seq: &mut u64,
     out: &mut impl Write,
+    routing: Option<&crate::route::Routing>,
 ) -> Result<(), Stop> {
     while let Some(done) = pending.remove(next_seq) {
-        write_done(&done, out)?;
+        write_done(done, out, routing)?;
         *next_seq += 1;
     }
     Ok(())
 }
 
-fn write_done(done: &Done, out: &mut impl Write) -> Result<(), Stop> {
+fn write_done(
+    done: Done,
+    out: &mut impl Write,
+    routing: Option<&crate::route::Routing>,
+) -> Result<(), Stop> {
     if !done.err.is_empty() {
         // Keep stdout and stderr in step for a reader of both.
         out.flush().map_err(|e| write_error(&e))?;
         let mut e = io::stderr().lock();
         let _ = e.write_all(&done.err);
+    }
+    if let Some(r) = routing {
+        // Blocks while a target's queue is full: backpressure on the input.
+        for j in done.jobs {
+            r.submit(j);
+        }
     }
     out.write_all(&done.out).map_err(|e| write_error(&e))
 }
