@@ -461,6 +461,7 @@ fn read_blocks(
         while !eof {
             let mut data = std::mem::take(&mut carry);
             let mut scanned = 0usize;
+            let mut has_line = false;
             // Fill up to BLOCK bytes, and on until the block holds a newline.
             loop {
                 let len = data.len();
@@ -472,10 +473,16 @@ fn read_blocks(
                 scanned = len;
                 // The router stops reading on Ctrl-C (what was read is
                 // still matched and delivered).
+                // It also hands over what it has when stdin is idle, so
+                // a slow stream is delivered as it comes.
                 if let Some(r) = routing {
-                    if !r.wait_for_input(matches!(input, Input::Stdin)) {
-                        eof = true;
-                        break;
+                    match r.wait_for_input(matches!(input, Input::Stdin), has_line) {
+                        crate::route::Wait::Read => {}
+                        crate::route::Wait::Emit => break,
+                        crate::route::Wait::Stop => {
+                            eof = true;
+                            break;
+                        }
                     }
                 }
                 if data.capacity() - len < 64 * 1024 {
@@ -489,7 +496,13 @@ fn read_blocks(
                         eof = true;
                         break;
                     }
-                    Ok(n) => data.truncate(len + n),
+                    Ok(n) => {
+                        data.truncate(len + n);
+                        if routing.is_some() && !has_line {
+                            has_line =
+                                memchr::memchr(b'\n', data.get(len..).unwrap_or(&[])).is_some();
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
                     Err(e) => {
                         data.truncate(len);
@@ -565,11 +578,22 @@ fn run_blocks(
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
         let mut result = read_blocks(inputs, job.routing, |block| {
+            let seq = block.seq;
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {
                 pending.insert(done.seq, done);
             }
-            flush_in_order(&mut pending, &mut next_seq, out, job.routing)
+            flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
+            // The router's input is idle: deliver what was read before
+            // waiting for more.
+            if job.routing.is_some_and(|r| r.take_idle()) {
+                while next_seq <= seq {
+                    let Ok(done) = done_rx.recv() else { break };
+                    pending.insert(done.seq, done);
+                    flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
+                }
+            }
+            Ok(())
         });
         drop(work_tx);
         for done in done_rx.iter() {

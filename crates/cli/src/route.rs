@@ -142,6 +142,7 @@ pub struct Routing {
     dry_pairs: AtomicU64,
     dry_failed: AtomicU64,
     interrupted: AtomicBool,
+    idle: AtomicBool,
 }
 
 /// A target that delivers nothing (dry runs).
@@ -191,6 +192,7 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     };
     let mut builder = RouterBuilder::new(config);
     let mut failed = false;
+    let mut pending = Vec::new();
     // Router rule k is RuleSet rule k (enabled rules, in file order).
     for &i in file_index {
         let Some(rule) = rules.get(i) else { continue };
@@ -255,7 +257,12 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
                 }
             };
             let url = map.get(&t.arn).unwrap_or(&t.arn).to_string();
-            let deliver: Box<dyn Deliver> = if ra.dry_run {
+            if !ra.dry_run {
+                // Opened (files created) once every target is known good.
+                pending.push((r, t, url, endpoint, dead_letter));
+                continue;
+            }
+            let deliver: Box<dyn Deliver> = {
                 if let Endpoint::Http(u) = &endpoint {
                     if let Err(e) = HttpUrl::parse(u) {
                         common::error(&format!("{what}: {e}"));
@@ -269,15 +276,6 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
                     continue;
                 }
                 Box::new(Nothing)
-            } else {
-                match sinks::builtin(&endpoint, &t.http_headers, &options) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        common::error(&format!("{what}: {e}"));
-                        failed = true;
-                        continue;
-                    }
-                }
             };
             builder.add_target(r, t, &url, deliver, Some(dead_letter));
         }
@@ -285,12 +283,26 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     if failed {
         return Err(EXIT_FATAL);
     }
+    for (r, t, url, endpoint, dead_letter) in pending {
+        match sinks::builtin(&endpoint, &t.http_headers, &options) {
+            Ok(d) => {
+                builder.add_target(r, t, &url, d, Some(dead_letter));
+            }
+            Err(e) => {
+                let rule = rules.get(file_index.get(r).copied().unwrap_or(0));
+                let name = rule.map_or("", |x| x.name.as_str());
+                common::error(&format!("rule \"{name}\": target {}: {e}", t.id));
+                return Err(EXIT_FATAL);
+            }
+        }
+    }
     Ok(Routing {
         router: builder.start(),
         dry_run: ra.dry_run,
         dry_pairs: AtomicU64::new(0),
         dry_failed: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
+        idle: AtomicBool::new(false),
     })
 }
 
@@ -413,19 +425,47 @@ impl Routing {
         self.router.submit(job);
     }
 
-    /// Before each read: `false` once interrupted. For stdin (unix) it
-    /// waits until there is something to read, checking for Ctrl-C.
-    pub fn wait_for_input(&self, stdin: bool) -> bool {
+    /// Whether the last [`Routing::wait_for_input`] found stdin idle
+    /// (cleared by reading it).
+    pub fn take_idle(&self) -> bool {
+        self.idle.swap(false, Ordering::SeqCst)
+    }
+
+    /// Before each read of the input: [`Wait::Stop`] once interrupted.
+    /// On stdin (unix) it waits until there is something to read,
+    /// checking for Ctrl-C, and says [`Wait::Emit`] when stdin is idle and
+    /// the data read so far holds a whole line.
+    pub fn wait_for_input(&self, stdin: bool, has_line: bool) -> Wait {
         loop {
             if signal::count() > 0 {
                 self.interrupted.store(true, Ordering::SeqCst);
-                return false;
+                return Wait::Stop;
             }
-            if !stdin || signal::stdin_ready(Duration::from_millis(100)) {
-                return true;
+            if !stdin {
+                return Wait::Read;
+            }
+            if has_line {
+                if signal::stdin_ready(Duration::ZERO) {
+                    return Wait::Read;
+                }
+                self.idle.store(true, Ordering::SeqCst);
+                return Wait::Emit;
+            }
+            if signal::stdin_ready(Duration::from_millis(100)) {
+                return Wait::Read;
             }
         }
     }
+}
+
+/// What the reader does next.
+pub enum Wait {
+    /// Read more.
+    Read,
+    /// Hand over the complete lines read so far, then read on.
+    Emit,
+    /// Stop reading (Ctrl-C).
+    Stop,
 }
 
 /// Runs `read_all` (the match command's reading, matching and submitting)
