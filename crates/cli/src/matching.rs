@@ -637,9 +637,7 @@ fn write_done(
     }
     if let Some(r) = routing {
         // Blocks while a target's queue is full: backpressure on the input.
-        for j in done.jobs {
-            r.submit(j);
-        }
+        r.submit_all(done.jobs);
     }
     out.write_all(&done.out).map_err(|e| write_error(&e))
 }

@@ -368,17 +368,13 @@ impl Routing {
         let Ok(text) = std::str::from_utf8(line) else {
             return;
         };
-        let Ok(event) = evmatch_json::parse_value(text) else {
-            return;
-        };
         let rules: Vec<usize> = ids.iter().map(|&id| id as usize).collect();
         if !self.dry_run {
-            self.router.prepare(text, &event, &rules, received, jobs);
+            self.router.prepare(text, &rules, received, jobs);
             return;
         }
         let mut mine = Vec::new();
-        self.router
-            .prepare(text, &event, &rules, received, &mut mine);
+        self.router.prepare(text, &rules, received, &mut mine);
         for j in &mine {
             let Some((rule, target, url)) = self.router.target(j.target_index()) else {
                 continue;
@@ -420,9 +416,10 @@ impl Routing {
         }
     }
 
-    /// Hands one delivery to the router (blocks while its queue is full).
-    pub fn submit(&self, job: Job) {
-        self.router.submit(job);
+    /// Hands a block's deliveries to the router (blocks while a queue is
+    /// full).
+    pub fn submit_all(&self, jobs: Vec<Job>) {
+        self.router.submit_all(jobs);
     }
 
     /// Whether the last [`Routing::wait_for_input`] found stdin idle

@@ -29,7 +29,7 @@
 //!
 //! Each delivery carries an idempotency key, the same on every attempt and
 //! every run: `EVENT/RULE/TARGET` where `EVENT` is the event's `id` (or
-//! `fnv1a64-` and a hash of the event text when it has none) and each part
+//! `h64-` and a stable hash of the event text when it has none) and each part
 //! is percent-encoded outside `A-Za-z0-9-._~:@`.
 
 use crate::target::{Deliver, Delivery, DeliveryError, ErrorCode, Target};
@@ -192,7 +192,7 @@ impl Summary {
 #[derive(Debug)]
 pub struct Job {
     slot: usize,
-    body: Result<String, NotDelivered>,
+    body: Result<Arc<str>, NotDelivered>,
     key: String,
     event: Arc<str>,
     event_id: Option<Arc<str>>,
@@ -302,7 +302,15 @@ impl RouterBuilder {
                     &d.target.input,
                     TargetInput::Transformer(t) if t.mode() == TemplateMode::Text
                 );
+                let key_suffix = format!(
+                    "/{}/{}",
+                    self.rules
+                        .get(d.rule)
+                        .map_or(String::new(), |r| percent(&r.name)),
+                    percent(&d.target.id)
+                );
                 Slot {
+                    key_suffix,
                     rule_name: self
                         .rules
                         .get(d.rule)
@@ -369,6 +377,8 @@ struct Shared {
 }
 
 struct Slot {
+    /// `/RULE/TARGET` of the idempotency keys.
+    key_suffix: String,
     rule_name: String,
     target: Target,
     url: String,
@@ -454,27 +464,85 @@ impl Router {
     /// Builds the deliveries of one event that matched `rules` (router rule
     /// indexes; rules without targets add nothing): one [`Job`] per target,
     /// with its body already transformed (SPEC.md §4). `event_text` is the
-    /// event as read (kept for the dead-letter record and the idempotency
-    /// key); `received` starts the clock of `MaximumEventAgeInSeconds`.
+    /// event as read (a JSON object: kept for the dead-letter record and
+    /// the idempotency key); `received` starts the clock of
+    /// `MaximumEventAgeInSeconds`. Returns `false` (and adds nothing) when
+    /// the text is not valid JSON.
     ///
     /// Reserved variables: the rule ARN is built from the event's `region`
     /// and `account` (us-east-1 / 123456789012 without them), the ingestion
     /// time is the event's `time` (else now).
+    ///
+    /// The whole event (targets without an input option) is written as
+    /// compact JSON straight from the text when it has no repeated key, so
+    /// no tree is built unless an `InputPath` or a transformer needs one.
     pub fn prepare(
         &self,
         event_text: &str,
-        event: &Value,
         rules: &[usize],
         received: Instant,
         out: &mut Vec<Job>,
-    ) {
-        let field = |k: &str| match event.get(k) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
-            _ => None,
+    ) -> bool {
+        let slots = || {
+            rules
+                .iter()
+                .filter_map(|&r| self.shared.rules.get(r))
+                .flat_map(|info| info.slots.iter())
+                .filter_map(|&s| self.shared.slots.get(s))
         };
-        let mut shared_event: Option<Arc<str>> = None;
-        let mut key_event: Option<String> = None;
-        let event_id: Option<Arc<str>> = field("id").map(Arc::from);
+        if slots().next().is_none() {
+            return true;
+        }
+        let needs_tree = slots().any(|s| {
+            matches!(
+                s.target.input,
+                TargetInput::Path(_) | TargetInput::Transformer(_)
+            )
+        });
+        let needs_whole = slots().any(|s| matches!(s.target.input, TargetInput::Event));
+        let mut tree: Option<Value> = None;
+        let text: Arc<str> = {
+            let t = event_text.trim_matches(JSON_WS);
+            if memchr::memchr2(b'\n', b'\r', t.as_bytes()).is_some() {
+                Arc::from(t.replace(['\n', '\r'], " "))
+            } else {
+                Arc::from(t)
+            }
+        };
+        let mut whole: Option<Arc<str>> = None;
+        let mut top = Top::default();
+        let mut known = false;
+        if !needs_tree {
+            if let Some(t) = canonical(event_text) {
+                // Already the compact form: the text is the body, shared.
+                top = t;
+                known = true;
+                whole = needs_whole.then(|| Arc::clone(&text));
+            } else {
+                let mut out = String::with_capacity(if needs_whole { event_text.len() } else { 0 });
+                if compact_stream(event_text, needs_whole, &mut out, &mut top).is_some() {
+                    known = true;
+                    whole = needs_whole.then(|| Arc::from(out));
+                }
+            }
+        }
+        if !known {
+            let Ok(v) = evmatch_json::parse_value(event_text) else {
+                return false;
+            };
+            top = Top::of(&v);
+            if needs_whole {
+                whole = Some(Arc::from(transform::to_compact(&v)));
+            }
+            tree = Some(v);
+        }
+        let key_event = match &top.id {
+            Some(id) => percent(id),
+            None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
+        };
+        let event_id: Option<Arc<str>> = top.id.as_deref().map(Arc::from);
+        let ingestion_time = top.time.clone().unwrap_or_else(now_iso8601);
+        let empty = Value::Object(Vec::new());
         for &r in rules {
             let Some(info) = self.shared.rules.get(r) else {
                 continue;
@@ -482,42 +550,38 @@ impl Router {
             if info.slots.is_empty() {
                 continue;
             }
-            let text = shared_event
-                .get_or_insert_with(|| {
-                    let t = event_text.trim();
-                    if t.contains(['\n', '\r']) {
-                        Arc::from(t.replace(['\n', '\r'], " "))
-                    } else {
-                        Arc::from(t)
-                    }
-                })
-                .clone();
-            let key_event = key_event
-                .get_or_insert_with(|| match field("id") {
-                    Some(id) => percent(id),
-                    None => format!("fnv1a64-{:016x}", fnv1a64(text.as_bytes())),
-                })
-                .clone();
             let rule_arn: Arc<str> = Arc::from(transform::rule_arn(
-                field("region").unwrap_or("us-east-1"),
-                field("account").unwrap_or("123456789012"),
+                top.region.as_deref().unwrap_or("us-east-1"),
+                top.account.as_deref().unwrap_or("123456789012"),
                 None,
                 &info.name,
             ));
-            let ctx = TransformContext {
-                rule_name: info.name.clone(),
-                rule_arn: rule_arn.to_string(),
-                ingestion_time: field("time").map_or_else(now_iso8601, str::to_string),
-            };
-            let rule_key = percent(&info.name);
+            let mut ctx: Option<TransformContext> = None;
             for &s in &info.slots {
                 let Some(slot) = self.shared.slots.get(s) else {
                     continue;
                 };
+                let body = match &slot.target.input {
+                    TargetInput::Event => Ok(whole.clone().unwrap_or_else(|| Arc::from(""))),
+                    TargetInput::Constant(c) => Ok(Arc::from(c.as_str())),
+                    input => {
+                        let ctx = ctx.get_or_insert_with(|| TransformContext {
+                            rule_name: info.name.clone(),
+                            rule_arn: rule_arn.to_string(),
+                            ingestion_time: ingestion_time.clone(),
+                        });
+                        input
+                            .apply(tree.as_ref().unwrap_or(&empty), ctx)
+                            .map(Arc::from)
+                    }
+                };
+                let mut key = String::with_capacity(key_event.len() + slot.key_suffix.len());
+                key.push_str(&key_event);
+                key.push_str(&slot.key_suffix);
                 out.push(Job {
                     slot: s,
-                    body: slot.target.input.apply(event, &ctx),
-                    key: format!("{key_event}/{rule_key}/{}", percent(&slot.target.id)),
+                    body,
+                    key,
                     event: Arc::clone(&text),
                     event_id: event_id.clone(),
                     rule_arn: Arc::clone(&rule_arn),
@@ -526,14 +590,15 @@ impl Router {
                 });
             }
         }
+        true
     }
 
     /// Parses `event_text`, then [`Router::prepare`] and [`Router::submit`]
     /// for the rules it matched; returns the number of deliveries.
     pub fn route(&self, event_text: &str, rules: &[usize]) -> Result<usize, String> {
-        let event = evmatch_json::parse_value(event_text).map_err(|e| e.to_string())?;
+        evmatch_json::parse_value(event_text).map_err(|e| e.to_string())?;
         let mut jobs = Vec::new();
-        self.prepare(event_text, &event, rules, Instant::now(), &mut jobs);
+        self.prepare(event_text, rules, Instant::now(), &mut jobs);
         let n = jobs.len();
         for j in jobs {
             self.submit(j);
@@ -545,39 +610,75 @@ impl Router {
     /// full (backpressure). A failed transformation is dead-lettered at
     /// once; after [`Router::abort`] or [`Router::finish`] everything is.
     pub fn submit(&self, job: Job) {
-        let Some(slot) = self.shared.slots.get(job.slot) else {
-            return;
-        };
-        slot.stats.matched.fetch_add(1, Ordering::Relaxed);
-        if let Err(nd) = &job.body {
-            let f = Failure {
-                code: ErrorCode::TransformationFailed,
-                message: nd.reason.clone(),
-                condition: None,
+        self.submit_all(vec![job]);
+    }
+
+    /// [`Router::submit`] for many deliveries, taking each target's lock
+    /// once per call rather than once per delivery. Each target receives
+    /// its deliveries in the order given.
+    pub fn submit_all(&self, jobs: Vec<Job>) {
+        let slots = &self.shared.slots;
+        let mut buckets: Vec<Vec<Job>> = Vec::new();
+        for job in jobs {
+            let Some(slot) = slots.get(job.slot) else {
+                continue;
             };
-            self.shared.give_up(slot, &job, &f);
-            return;
+            if let Err(nd) = &job.body {
+                slot.stats.matched.fetch_add(1, Ordering::Relaxed);
+                let f = Failure {
+                    code: ErrorCode::TransformationFailed,
+                    message: nd.reason.clone(),
+                    condition: None,
+                };
+                self.shared.give_up(slot, &job, &f);
+                continue;
+            }
+            if buckets.len() < slots.len() {
+                buckets.resize_with(slots.len(), Vec::new);
+            }
+            if let Some(b) = buckets.get_mut(job.slot) {
+                b.push(job);
+            }
         }
+        for (slot, bucket) in slots.iter().zip(buckets) {
+            if !bucket.is_empty() {
+                slot.stats
+                    .matched
+                    .fetch_add(bucket.len() as u64, Ordering::Relaxed);
+                self.enqueue(slot, bucket);
+            }
+        }
+    }
+
+    fn enqueue(&self, slot: &Slot, jobs: Vec<Job>) {
         let cap = self.shared.config.queue_capacity;
+        let mut jobs = jobs.into_iter().peekable();
         let mut st = lock(&slot.state);
-        while st.queue.len() + st.retries.len() >= cap
-            && !st.closed
-            && !self.shared.aborted.load(Ordering::SeqCst)
-        {
-            st = match slot.space.wait_timeout(st, Duration::from_millis(100)) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
+        while jobs.peek().is_some() {
+            if st.closed || self.shared.aborted.load(Ordering::SeqCst) {
+                drop(st);
+                for job in jobs {
+                    self.shared
+                        .give_up(slot, &job, &interrupted_before_trying());
+                }
+                return;
+            }
+            let room = cap.saturating_sub(st.queue.len() + st.retries.len());
+            if room == 0 {
+                st = match slot.space.wait_timeout(st, Duration::from_millis(100)) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                };
+                continue;
+            }
+            let before = st.queue.len();
+            st.queue.extend(jobs.by_ref().take(room));
+            if st.queue.len() - before > 1 {
+                slot.work.notify_all();
+            } else {
+                slot.work.notify_one();
+            }
         }
-        if st.closed || self.shared.aborted.load(Ordering::SeqCst) {
-            drop(st);
-            self.shared
-                .give_up(slot, &job, &interrupted_before_trying());
-            return;
-        }
-        st.queue.push_back(job);
-        drop(st);
-        slot.work.notify_one();
     }
 
     /// Stops retrying (Ctrl-C): retries waiting and failures from now on
@@ -912,14 +1013,306 @@ fn backoff(config: &RouterConfig, attempts: u32, rng: &mut u64) -> Duration {
     Duration::from_nanos(if nanos == 0 { 0 } else { r % (nanos + 1) })
 }
 
-/// FNV-1a, 64 bits: a stable hash for events without an `id`.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// A stable 64-bit hash of the event text, for events without an `id`
+/// (ours, not cryptographic: the same bytes give the same key in every
+/// run and on every platform).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mix = |h: u64, w: u64| {
+        let h = (h ^ w).wrapping_mul(K);
+        h ^ (h >> 29)
+    };
+    let mut h = 0x243f_6a88_85a3_08d3 ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = mix(
+            h,
+            u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or([0; 8])),
+        );
     }
-    h
+    let mut last = [0u8; 8];
+    for (d, b) in last.iter_mut().zip(chunks.remainder()) {
+        *d = *b;
+    }
+    h = mix(h, u64::from_le_bytes(last));
+    h = (h ^ (h >> 32)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// The top-level string members the router reads.
+#[derive(Debug, Default)]
+struct Top {
+    id: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+    time: Option<String>,
+}
+
+impl Top {
+    fn of(v: &Value) -> Top {
+        let field = |k: &str| match v.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        Top {
+            id: field("id"),
+            region: field("region"),
+            account: field("account"),
+            time: field("time"),
+        }
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "id" => Some(&mut self.id),
+            "region" => Some(&mut self.region),
+            "account" => Some(&mut self.account),
+            "time" => Some(&mut self.time),
+            _ => None,
+        }
+    }
+}
+
+const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The bytes [`canonical`] stops at: JSON's structure and whitespace.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = *b"\"{}[],: \t\n\r";
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// When the (valid JSON) event text is already exactly the compact form
+/// `transform::to_compact` would write (no whitespace between tokens,
+/// strings escaped the same way, no repeated key in any object), its
+/// top-level fields; else `None`. One pass over the bytes, no decoding.
+fn canonical(text: &str) -> Option<Top> {
+    let b = text.trim_matches(JSON_WS).as_bytes();
+    // (is object, first key index) per open container.
+    let mut frames: Vec<(bool, usize)> = Vec::with_capacity(8);
+    let mut keys: Vec<&[u8]> = Vec::with_capacity(32);
+    let mut expect_key = false;
+    let mut top = Top::default();
+    let mut top_key: Option<&'static str> = None;
+    let mut i = 0usize;
+    loop {
+        // Numbers and literals are copied verbatim: skip to the next
+        // structural byte.
+        i += b
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .position(|&c| STRUCTURAL[usize::from(c)])
+            .unwrap_or(b.len());
+        let Some(&c) = b.get(i) else { break };
+        match c {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    let rest = b.get(j..)?;
+                    j += memchr::memchr2(b'"', b'\\', rest)?;
+                    if b.get(j) == Some(&b'"') {
+                        break;
+                    }
+                    escaped = true;
+                    match b.get(j + 1)? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' => {
+                            // Only controls without a short form, upper-case hex.
+                            let hex = b.get(j + 2..j + 6)?;
+                            let ok = hex.starts_with(b"00")
+                                && matches!(hex.get(2), Some(b'0' | b'1'))
+                                && hex.get(3).is_some_and(|h| {
+                                    h.is_ascii_digit() || (b'A'..=b'F').contains(h)
+                                })
+                                && !matches!(hex, b"0008" | b"0009" | b"000A" | b"000C" | b"000D");
+                            if !ok {
+                                return None;
+                            }
+                            j += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                let s = b.get(start..j)?;
+                let in_object = frames.last().is_some_and(|f| f.0);
+                if in_object && expect_key {
+                    let from = frames.last().map_or(0, |f| f.1);
+                    let own = keys.get(from..).unwrap_or(&[]);
+                    if own.len() >= 256 || own.contains(&s) {
+                        return None;
+                    }
+                    keys.push(s);
+                    expect_key = false;
+                    top_key = None;
+                    if frames.len() == 1 {
+                        top_key = match s {
+                            b"id" => Some("id"),
+                            b"region" => Some("region"),
+                            b"account" => Some("account"),
+                            b"time" => Some("time"),
+                            _ => None,
+                        };
+                    }
+                } else if let Some(k) = top_key.take() {
+                    if escaped {
+                        return None;
+                    }
+                    let v = std::str::from_utf8(s).ok()?;
+                    if let Some(slot) = top.slot(k) {
+                        *slot = (!v.is_empty()).then(|| v.to_string());
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' => {
+                frames.push((true, keys.len()));
+                expect_key = true;
+            }
+            b'[' => frames.push((false, keys.len())),
+            b'}' | b']' => {
+                let (_, from) = frames.pop()?;
+                keys.truncate(from);
+            }
+            b',' => {
+                expect_key = frames.last().is_some_and(|f| f.0);
+                top_key = None;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => return None,
+            _ => {}
+        }
+        if c != b':' {
+            // A top-level member whose value is not a string.
+            top_key = None;
+        }
+        i += 1;
+    }
+    frames.is_empty().then_some(top)
+}
+
+/// Writes the event as compact JSON (as `transform::to_compact` of its
+/// tree would) straight from the text, when `write`, and reads its
+/// top-level fields. `None` when the text is invalid or an object has a
+/// repeated key (last-wins needs the tree) or more than 256 keys.
+fn compact_stream(text: &str, write: bool, out: &mut String, top: &mut Top) -> Option<()> {
+    struct Frame {
+        object: bool,
+        first: bool,
+        keys_from: usize,
+    }
+    let mut r = evmatch_json::Reader::new(text);
+    let mut stack: Vec<Frame> = Vec::with_capacity(8);
+    let mut keys: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(32);
+    let mut top_key: Option<&'static str> = None;
+    while let Some(tok) = r.next_token().ok()? {
+        use evmatch_json::Token;
+        if let Token::Key(k) = tok {
+            let f = stack.last_mut()?;
+            if !f.first && write {
+                out.push(',');
+            }
+            f.first = false;
+            let own = keys.get(f.keys_from..).unwrap_or(&[]);
+            if own.len() >= 256 || own.contains(&k) {
+                return None;
+            }
+            if write {
+                write_json_string(&k, out);
+                out.push(':');
+            }
+            top_key = None;
+            if stack.len() == 1 {
+                top_key = match k.as_ref() {
+                    "id" => Some("id"),
+                    "region" => Some("region"),
+                    "account" => Some("account"),
+                    "time" => Some("time"),
+                    _ => None,
+                };
+            }
+            keys.push(k);
+            continue;
+        }
+        match tok {
+            Token::EndObject => {
+                let f = stack.pop()?;
+                keys.truncate(f.keys_from);
+                if write {
+                    out.push('}');
+                }
+            }
+            Token::EndArray => {
+                stack.pop()?;
+                if write {
+                    out.push(']');
+                }
+            }
+            value => {
+                if let Some(f) = stack.last_mut().filter(|f| !f.object) {
+                    if !f.first && write {
+                        out.push(',');
+                    }
+                    f.first = false;
+                }
+                let key = top_key.take();
+                match value {
+                    Token::StartObject => {
+                        stack.push(Frame {
+                            object: true,
+                            first: true,
+                            keys_from: keys.len(),
+                        });
+                        if write {
+                            out.push('{');
+                        }
+                    }
+                    Token::StartArray => {
+                        stack.push(Frame {
+                            object: false,
+                            first: true,
+                            keys_from: keys.len(),
+                        });
+                        if write {
+                            out.push('[');
+                        }
+                    }
+                    Token::String(v) => {
+                        if let Some(slot) = key.and_then(|k| top.slot(k)) {
+                            *slot = (!v.is_empty()).then(|| v.to_string());
+                        }
+                        if write {
+                            write_json_string(&v, out);
+                        }
+                    }
+                    Token::Number(n) => {
+                        if write {
+                            out.push_str(n);
+                        }
+                    }
+                    Token::Bool(b) => {
+                        if write {
+                            out.push_str(if b { "true" } else { "false" });
+                        }
+                    }
+                    _ => {
+                        if write {
+                            out.push_str("null");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    r.finish().ok()?;
+    Some(())
 }
 
 /// Percent-encodes every byte outside `A-Za-z0-9-._~:@` (so `/` separates
@@ -1003,10 +1396,70 @@ mod tests {
     }
 
     #[test]
+    fn streamed_compact_form_is_the_trees() {
+        for e in [
+            r#"{"a":1}"#,
+            r#" { "id" : "x\u0041\n" , "n": [1, 2.50, -3e2, {"b": null, "c": [true, false, []]}, {}],
+                 "s": "é\"\\/\u0001", "region": "eu-west-1", "time": "T" } "#,
+            r#"{"nested": {"k": {"k": {"k": [[[]]]}}}, "e": ""}"#,
+        ] {
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let (mut out, mut top) = (String::new(), Top::default());
+            compact_stream(e, true, &mut out, &mut top).unwrap();
+            assert_eq!(out, transform::to_compact(&tree), "{e}");
+            let t = Top::of(&tree);
+            assert_eq!((top.id, top.region, top.time), (t.id, t.region, t.time));
+        }
+        // Text already in the compact form is used as it is.
+        for (e, is) in [
+            (
+                r#"{"a":1,"s":"x\u001F\n\"é","b":[1,{"a":2}],"id":"i","time":"T"}"#,
+                true,
+            ),
+            (r#"  {"a":[],"o":{}}  "#, true),
+            (r#"{"a": 1}"#, false),
+            (r#"{"s":"\/"}"#, false),
+            (r#"{"s":"\u0041"}"#, false),
+            (r#"{"s":"\u001f"}"#, false),
+            (r#"{"s":"\u000A"}"#, false),
+            (r#"{"a":1,"a":2}"#, false),
+            (r#"{"id":"a\"b"}"#, false),
+        ] {
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let c = canonical(e);
+            assert_eq!(c.is_some(), is, "{e}");
+            if let Some(top) = c {
+                assert_eq!(e.trim(), transform::to_compact(&tree), "{e}");
+                let t = Top::of(&tree);
+                assert_eq!((top.id, top.time), (t.id, t.time));
+            }
+        }
+        // Repeated keys (last wins) and invalid text take the tree's path.
+        for e in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":{"b":1,"b":1}}"#,
+            r#"{"a":"#,
+            r#"{"a":1} x"#,
+        ] {
+            let (mut out, mut top) = (String::new(), Top::default());
+            assert!(compact_stream(e, true, &mut out, &mut top).is_none(), "{e}");
+        }
+        // The same key in sibling objects is fine.
+        let (mut out, mut top) = (String::new(), Top::default());
+        assert!(compact_stream(r#"[{"a":1},{"a":2}]"#, true, &mut out, &mut top).is_some());
+    }
+
+    #[test]
     fn keys() {
         assert_eq!(percent("a-b_c.d~e:f@g"), "a-b_c.d~e:f@g");
         assert_eq!(percent("a/b c%é"), "a%2Fb%20c%25%C3%A9");
-        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        // Stable across runs and platforms: pinned values.
+        assert_eq!(stable_hash(b""), stable_hash(b""));
+        assert_ne!(stable_hash(b"a"), stable_hash(b"b"));
+        assert_ne!(stable_hash(b"12345678a"), stable_hash(b"12345678b"));
+        assert_eq!(
+            format!("{:016x}", stable_hash(b"{\"source\":\"a\"}")),
+            "74de58eae53df493"
+        );
     }
 }

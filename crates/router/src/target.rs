@@ -751,7 +751,9 @@ mod tests {
             "The rule has 6 targets; a rule can have at most 5 targets."
         );
         assert_eq!(
-            parse_targets(&[t("a"), t("b"), t("a")]).unwrap_err().message(),
+            parse_targets(&[t("a"), t("b"), t("a")])
+                .unwrap_err()
+                .message(),
             "The target Id a is used more than once; target Ids must be unique within a rule."
         );
     }
