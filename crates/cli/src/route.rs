@@ -473,10 +473,11 @@ pub fn run(routing: &Routing, args: &MatchArgs, read_all: impl FnOnce() -> (bool
     let done = AtomicBool::new(false);
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let (fatal, bad_lines, summary) = std::thread::scope(|scope| {
-        scope.spawn(|| watch(routing, &done, progress));
+        let watcher = scope.spawn(|| watch(routing, &done, progress));
         let (fatal, bad) = read_all();
         let summary = routing.router.finish();
         done.store(true, Ordering::SeqCst);
+        watcher.thread().unpark();
         (fatal, bad, summary)
     });
     let interrupted = routing.interrupted.load(Ordering::SeqCst) || signal::count() > 0;
@@ -510,7 +511,7 @@ fn watch(routing: &Routing, done: &AtomicBool, progress: bool) {
     let mut last = Instant::now();
     let mut shown = false;
     while !done.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::park_timeout(Duration::from_millis(50));
         let n = signal::count();
         if n > seen {
             if shown {

@@ -1116,8 +1116,8 @@ fn canonical(text: &str) -> Option<Top> {
                 let mut j = start;
                 let mut escaped = false;
                 loop {
-                    let rest = b.get(j..)?;
-                    j += memchr::memchr2(b'"', b'\\', rest)?;
+                    // Strings in events are short: a plain loop beats SIMD setup.
+                    j += b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
                     if b.get(j) == Some(&b'"') {
                         break;
                     }
@@ -1146,7 +1146,10 @@ fn canonical(text: &str) -> Option<Top> {
                 if in_object && expect_key {
                     let from = frames.last().map_or(0, |f| f.1);
                     let own = keys.get(from..).unwrap_or(&[]);
-                    if own.len() >= 256 || own.contains(&s) {
+                    let seen = own
+                        .iter()
+                        .any(|k| k.len() == s.len() && k.first() == s.first() && *k == s);
+                    if own.len() >= 256 || seen {
                         return None;
                     }
                     keys.push(s);
