@@ -393,7 +393,7 @@ impl Routing {
             out.extend_from_slice(b",\"url\":");
             push_json_str(out, url);
             out.extend_from_slice(b",\"idempotency_key\":");
-            push_json_str(out, j.idempotency_key());
+            push_json_str(out, &self.router.idempotency_key(j));
             match j.body() {
                 Ok(b) => {
                     out.extend_from_slice(b",\"body\":");

@@ -193,12 +193,32 @@ impl Summary {
 pub struct Job {
     slot: usize,
     body: Result<Arc<str>, NotDelivered>,
-    key: String,
-    event: Arc<str>,
-    event_id: Option<Arc<str>>,
-    rule_arn: Arc<str>,
+    event: Arc<EventInfo>,
     received: Instant,
     attempts: u32,
+}
+
+/// What the deliveries of one event share.
+#[derive(Debug)]
+struct EventInfo {
+    /// The event as read (line breaks in whitespace made spaces).
+    text: Arc<str>,
+    id: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+    /// The event part of the idempotency keys.
+    key: String,
+}
+
+impl EventInfo {
+    fn rule_arn(&self, rule: &str) -> String {
+        transform::rule_arn(
+            self.region.as_deref().unwrap_or("us-east-1"),
+            self.account.as_deref().unwrap_or("123456789012"),
+            None,
+            rule,
+        )
+    }
 }
 
 impl Job {
@@ -207,19 +227,15 @@ impl Job {
         self.body.as_deref()
     }
 
-    /// The idempotency key.
-    pub fn idempotency_key(&self) -> &str {
-        &self.key
+    /// The event part of the idempotency key (the whole key is this,
+    /// `/`, the rule and `/`, the target: [`Router::idempotency_key`]).
+    pub fn event_key(&self) -> &str {
+        &self.event.key
     }
 
     /// Index of the target (in the order of [`RouterBuilder::add_target`]).
     pub fn target_index(&self) -> usize {
         self.slot
-    }
-
-    /// The rule's ARN as the transformer saw it.
-    pub fn rule_arn(&self) -> &str {
-        &self.rule_arn
     }
 }
 
@@ -536,28 +552,28 @@ impl Router {
             }
             tree = Some(v);
         }
-        let key_event = match &top.id {
+        let key = match &top.id {
             Some(id) => percent(id),
             None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
         };
-        let event_id: Option<Arc<str>> = top.id.as_deref().map(Arc::from);
-        let ingestion_time = top.time.clone().unwrap_or_else(now_iso8601);
+        let ingestion_time = top.time.take();
+        let info = Arc::new(EventInfo {
+            text,
+            id: top.id,
+            region: top.region,
+            account: top.account,
+            key,
+        });
         let empty = Value::Object(Vec::new());
         for &r in rules {
-            let Some(info) = self.shared.rules.get(r) else {
+            let Some(rule) = self.shared.rules.get(r) else {
                 continue;
             };
-            if info.slots.is_empty() {
+            if rule.slots.is_empty() {
                 continue;
             }
-            let rule_arn: Arc<str> = Arc::from(transform::rule_arn(
-                top.region.as_deref().unwrap_or("us-east-1"),
-                top.account.as_deref().unwrap_or("123456789012"),
-                None,
-                &info.name,
-            ));
             let mut ctx: Option<TransformContext> = None;
-            for &s in &info.slots {
+            for &s in &rule.slots {
                 let Some(slot) = self.shared.slots.get(s) else {
                     continue;
                 };
@@ -566,31 +582,35 @@ impl Router {
                     TargetInput::Constant(c) => Ok(Arc::from(c.as_str())),
                     input => {
                         let ctx = ctx.get_or_insert_with(|| TransformContext {
-                            rule_name: info.name.clone(),
-                            rule_arn: rule_arn.to_string(),
-                            ingestion_time: ingestion_time.clone(),
+                            rule_name: rule.name.clone(),
+                            rule_arn: info.rule_arn(&rule.name),
+                            ingestion_time: ingestion_time.clone().unwrap_or_else(now_iso8601),
                         });
                         input
                             .apply(tree.as_ref().unwrap_or(&empty), ctx)
                             .map(Arc::from)
                     }
                 };
-                let mut key = String::with_capacity(key_event.len() + slot.key_suffix.len());
-                key.push_str(&key_event);
-                key.push_str(&slot.key_suffix);
                 out.push(Job {
                     slot: s,
                     body,
-                    key,
-                    event: Arc::clone(&text),
-                    event_id: event_id.clone(),
-                    rule_arn: Arc::clone(&rule_arn),
+                    event: Arc::clone(&info),
                     received,
                     attempts: 0,
                 });
             }
         }
         true
+    }
+
+    /// The idempotency key of `job`: `EVENT/RULE/TARGET`.
+    pub fn idempotency_key(&self, job: &Job) -> String {
+        let suffix = self
+            .shared
+            .slots
+            .get(job.slot)
+            .map_or("", |s| s.key_suffix.as_str());
+        format!("{}{suffix}", job.event.key)
     }
 
     /// Parses `event_text`, then [`Router::prepare`] and [`Router::submit`]
@@ -792,7 +812,7 @@ impl Shared {
     /// The dead-letter record: the attributes AWS puts on DLQ messages
     /// (SPEC.md §6) plus the event, the body and who it was for.
     fn record(&self, slot: &Slot, job: &Job, f: &Failure) -> String {
-        let mut o = String::with_capacity(job.event.len() + 512);
+        let mut o = String::with_capacity(job.event.text.len() + 512);
         let field = |o: &mut String, k: &str, v: &str| {
             o.push(if o.is_empty() { '{' } else { ',' });
             write_json_string(k, o);
@@ -800,10 +820,14 @@ impl Shared {
             write_json_string(v, o);
         };
         field(&mut o, "time", &now_iso8601());
-        field(&mut o, "idempotency_key", &job.key);
+        field(
+            &mut o,
+            "idempotency_key",
+            &format!("{}{}", job.event.key, slot.key_suffix),
+        );
         field(&mut o, "rule", &slot.rule_name);
         field(&mut o, "target", &slot.target.id);
-        field(&mut o, "RULE_ARN", &job.rule_arn);
+        field(&mut o, "RULE_ARN", &job.event.rule_arn(&slot.rule_name));
         field(&mut o, "TARGET_ARN", &slot.target.arn);
         field(&mut o, "ERROR_CODE", f.code.as_str());
         field(&mut o, "ERROR_MESSAGE", &f.message);
@@ -815,7 +839,7 @@ impl Shared {
         o.push_str(",\"RETRY_ATTEMPTS\":");
         o.push_str(&job.attempts.saturating_sub(1).to_string());
         o.push_str(",\"event\":");
-        o.push_str(&job.event);
+        o.push_str(&job.event.text);
         o.push_str(",\"body\":");
         match &job.body {
             Ok(b) if slot.body_is_json => o.push_str(b),
@@ -840,6 +864,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
     let mut batch: Vec<Job> = Vec::new();
     let mut failed: Vec<(Job, Failure)> = Vec::new();
     let mut results = Vec::new();
+    let mut keys = String::new();
     loop {
         {
             let mut st = lock(&slot.state);
@@ -913,14 +938,27 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
 
         results.clear();
         {
+            // The batch's keys, in one buffer.
+            keys.clear();
+            let mut ends = Vec::with_capacity(batch.len());
+            for j in &batch {
+                keys.push_str(&j.event.key);
+                keys.push_str(&slot.key_suffix);
+                ends.push(keys.len());
+            }
             let deliveries: Vec<Delivery<'_>> = batch
                 .iter()
-                .map(|j| Delivery {
+                .zip(ends.iter().scan(0, |from, &end| {
+                    let k = keys.get(*from..end).unwrap_or("");
+                    *from = end;
+                    Some(k)
+                }))
+                .map(|(j, key)| Delivery {
                     body: j.body.as_deref().unwrap_or(""),
                     rule_name: &slot.rule_name,
                     target_id: &slot.target.id,
-                    event_id: j.event_id.as_deref(),
-                    idempotency_key: &j.key,
+                    event_id: j.event.id.as_deref(),
+                    idempotency_key: key,
                     attempt: j.attempts + 1,
                     body_is_json: slot.body_is_json,
                 })
