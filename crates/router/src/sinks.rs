@@ -72,22 +72,40 @@ pub fn write_record(d: &Delivery<'_>, raw: bool, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(b"{\"idempotency_key\":");
         json_str(d.idempotency_key, out);
-        out.extend_from_slice(b",\"rule\":");
-        json_str(d.rule_name, out);
-        out.extend_from_slice(b",\"target\":");
-        json_str(d.target_id, out);
-        out.extend_from_slice(b",\"body\":");
-        if d.body_is_json {
-            out.extend_from_slice(d.body.as_bytes());
-        } else {
-            json_str(d.body, out);
-        }
-        out.push(b'}');
+        out.extend_from_slice(&middle(d));
+        write_body(d, out);
     }
     out.push(b'\n');
 }
 
+/// `,"rule":R,"target":T,"body":` of a record.
+fn middle(d: &Delivery<'_>) -> Vec<u8> {
+    let mut m = Vec::with_capacity(32 + d.rule_name.len() + d.target_id.len());
+    m.extend_from_slice(b",\"rule\":");
+    json_str(d.rule_name, &mut m);
+    m.extend_from_slice(b",\"target\":");
+    json_str(d.target_id, &mut m);
+    m.extend_from_slice(b",\"body\":");
+    m
+}
+
+fn write_body(d: &Delivery<'_>, out: &mut Vec<u8>) {
+    if d.body_is_json {
+        out.extend_from_slice(d.body.as_bytes());
+    } else {
+        json_str(d.body, out);
+    }
+    out.push(b'}');
+}
+
 fn json_str(s: &str, out: &mut Vec<u8>) {
+    // Keys and ids rarely need escaping: copy them as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     let mut t = String::with_capacity(s.len() + 2);
     crate::transform::write_json_string(s, &mut t);
     out.extend_from_slice(t.as_bytes());
@@ -141,8 +159,26 @@ impl Deliver for LineTarget {
 
     fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
         let mut buf = Vec::with_capacity(batch.iter().map(|d| d.body.len() + 96).sum());
+        // The rule and target part, once per run of equal ones.
+        let mut mid: Option<(&str, &str, Vec<u8>)> = None;
         for d in batch {
-            write_record(d, self.raw, &mut buf);
+            if self.raw {
+                write_record(d, true, &mut buf);
+                continue;
+            }
+            if !mid
+                .as_ref()
+                .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
+            {
+                mid = Some((d.rule_name, d.target_id, middle(d)));
+            }
+            buf.extend_from_slice(b"{\"idempotency_key\":");
+            json_str(d.idempotency_key, &mut buf);
+            if let Some((_, _, m)) = &mid {
+                buf.extend_from_slice(m);
+            }
+            write_body(d, &mut buf);
+            buf.push(b'\n');
         }
         // One write for the batch: either it all lands or it is all retried
         // (a partial write can duplicate lines; at-least-once allows it).
