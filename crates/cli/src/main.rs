@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod explain;
 mod matching;
+mod route;
 mod test_filter_policy;
 mod test_pattern;
 mod transform;
@@ -31,7 +32,9 @@ macro_rules! commands_help {
 Commands:
   evmatch [OPTIONS] RULES [EVENTS...]
       Match NDJSON events against every rule of RULES; print one JSON line
-      per matching event, or per-rule counts with --count.
+      per matching event, or per-rule counts with --count. When rules have
+      Targets, deliver the matches instead (the router; --match-only to
+      print them, --dry-run to show what would be delivered).
   evmatch test-event-pattern --event-pattern PATTERN --event EVENT
       A local `aws events test-event-pattern`: prints {\"Result\": true|false}.
   evmatch check [OPTIONS] RULES
@@ -86,7 +89,18 @@ Input:
 Exit status:
   0  every event line was read fine
   1  some event lines were bad
-  2  fatal error: unreadable file, invalid rules file or rule, usage error"
+  2  fatal error: unreadable file, invalid rules file or rule, usage error
+
+Router (RULES with Targets): a target's Arn is file:///path, stdout:,
+  http://host/path or exec:COMMAND; map real AWS ARNs with --map-arn ARN=URL.
+  Nothing goes to stdout but stdout: targets (and --dry-run lines); failed
+  deliveries go to the target's DeadLetterConfig file, --dead-letter FILE or
+  ./evmatch-dead-letter.ndjson; a summary goes to stderr. Ctrl-C stops
+  reading and finishes what was read; twice dead-letters the queued rest.
+  Exit status: 4 some deliveries were dead-lettered, 130 interrupted.
+  Example:
+    evmatch --map-arn arn:aws:sqs:us-east-1:111122223333:q=file://q.ndjson \\
+        --dead-letter dlq.ndjson rules.json events.ndjson"
     };
 }
 pub(crate) use {commands_help, match_details};

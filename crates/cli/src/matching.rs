@@ -72,10 +72,13 @@ pub struct MatchArgs {
     /// says there were some)
     #[arg(long, short)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub route: crate::route::RouteArgs,
 }
 
 /// One EVENTS input.
-enum Input {
+pub(crate) enum Input {
     Stdin,
     File(PathBuf),
 }
@@ -99,7 +102,7 @@ impl Input {
 }
 
 /// Why the stream of events stopped early.
-enum Stop {
+pub(crate) enum Stop {
     /// stdout is closed (`| head`): end quietly.
     BrokenPipe,
     /// Anything else: fatal, already reported.
@@ -192,7 +195,17 @@ pub fn run(args: Vec<OsString>) -> u8 {
         ));
     }
     let matching_started = std::time::Instant::now();
+    // Targets in RULES: match and deliver (the router).
+    let routing = if crate::route::wanted(&args, &rules) {
+        match crate::route::build(&args, &rules, &file_index) {
+            Ok(r) => Some(r),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let job = Job {
+        routing: routing.as_ref(),
         set: &set,
         file_index: &file_index,
         rule_count: names.len(),
@@ -209,14 +222,23 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Some(n) => n,
     };
 
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut totals = Totals {
         counts: vec![0; names.len()],
         bad_lines: 0,
         events: 0,
         bytes: 0,
     };
+    if let Some(routing) = &routing {
+        // stdout: targets write to stdout too: no lock held here.
+        let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout());
+        return crate::route::run(routing, &args, || {
+            let r = run_blocks(&job, &inputs, threads, &mut out, &mut totals)
+                .and_then(|()| out.flush().map_err(|e| write_error(&e)));
+            (r.is_err(), totals.bad_lines)
+        });
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let result = run_blocks(&job, &inputs, threads, &mut out, &mut totals).and_then(|()| {
         if job.count_mode {
             write_counts(&names, &totals.counts, &mut out)?;
@@ -270,6 +292,8 @@ fn write_error(e: &io::Error) -> Stop {
 /// What every worker needs to turn a block of lines into output.
 struct Job<'a> {
     set: &'a RuleSet,
+    /// Set when RULES has targets: matches are delivered, not printed.
+    routing: Option<&'a crate::route::Routing>,
     /// Index in the rules file of each rule of `set`.
     file_index: &'a [usize],
     /// Every rule name, in rules-file order.
@@ -309,6 +333,8 @@ struct Done {
     next_line: usize,
     out: Vec<u8>,
     err: Vec<u8>,
+    /// Deliveries to hand to the router, in input order.
+    jobs: Vec<evmatch_router::delivery::Job>,
 }
 
 /// Bytes per block handed to a worker.
@@ -318,6 +344,7 @@ const BLOCK: usize = 1 << 20;
 struct Worker {
     scratch: Scratch,
     ids: Vec<RuleId>,
+    jobs: Vec<evmatch_router::delivery::Job>,
     counts: Vec<u64>,
     bad_lines: u64,
     events: u64,
@@ -329,6 +356,7 @@ impl Worker {
         Worker {
             scratch: Scratch::new(),
             ids: Vec::new(),
+            jobs: Vec::new(),
             counts: vec![0; rules],
             bad_lines: 0,
             events: 0,
@@ -367,6 +395,7 @@ impl Worker {
             next_line: line_no,
             out,
             err,
+            jobs: std::mem::take(&mut self.jobs),
         }
     }
 
@@ -386,6 +415,15 @@ impl Worker {
                 err.extend_from_slice(
                     format!("evmatch: {label}:{line_no}: {}\n", event_error(&e)).as_bytes(),
                 );
+            }
+            return;
+        }
+        if let Some(routing) = job.routing {
+            if !self.ids.is_empty() {
+                let file = job
+                    .with_file
+                    .then(|| job.output_names.get(input).map_or("", String::as_str));
+                routing.event(line, &self.ids, file, line_no, out, &mut self.jobs);
             }
             return;
         }
@@ -445,6 +483,7 @@ impl Worker {
 fn read_blocks(
     inputs: &[Input],
     count_lines: bool,
+    routing: Option<&crate::route::Routing>,
     mut emit: impl FnMut(Block) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut seq = 0u64;
@@ -465,6 +504,7 @@ fn read_blocks(
         while !eof {
             let mut data = std::mem::take(&mut carry);
             let mut scanned = 0usize;
+            let mut has_line = false;
             // Fill up to BLOCK bytes, and on until the block holds a newline.
             loop {
                 let len = data.len();
@@ -474,6 +514,20 @@ fn read_blocks(
                     break;
                 }
                 scanned = len;
+                // The router stops reading on Ctrl-C (what was read is
+                // still matched and delivered).
+                // It also hands over what it has when stdin is idle, so
+                // a slow stream is delivered as it comes.
+                if let Some(r) = routing {
+                    match r.wait_for_input(matches!(input, Input::Stdin), has_line) {
+                        crate::route::Wait::Read => {}
+                        crate::route::Wait::Emit => break,
+                        crate::route::Wait::Stop => {
+                            eof = true;
+                            break;
+                        }
+                    }
+                }
                 if data.capacity() - len < 64 * 1024 {
                     data.reserve(BLOCK);
                 }
@@ -485,7 +539,13 @@ fn read_blocks(
                         eof = true;
                         break;
                     }
-                    Ok(n) => data.truncate(len + n),
+                    Ok(n) => {
+                        data.truncate(len + n);
+                        if routing.is_some() && !has_line {
+                            has_line =
+                                memchr::memchr(b'\n', data.get(len..).unwrap_or(&[])).is_some();
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
                     Err(e) => {
                         data.truncate(len);
@@ -535,7 +595,7 @@ fn run_blocks(
         let mut w = Worker::new(job.rule_count);
         let mut next_line = 1usize;
         let mut input = usize::MAX;
-        let r = read_blocks(inputs, false, |mut block| {
+        let r = read_blocks(inputs, false, job.routing, |mut block| {
             if block.input != input {
                 input = block.input;
                 next_line = 1;
@@ -543,7 +603,7 @@ fn run_blocks(
             block.first_line = next_line;
             let done = w.process(job, &block);
             next_line = done.next_line;
-            write_done(&done, out)
+            write_done(done, out, job.routing)
         });
         w.add_to(totals);
         return r;
@@ -574,18 +634,29 @@ fn run_blocks(
         drop(done_tx);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, true, |block| {
+        let mut result = read_blocks(inputs, true, job.routing, |block| {
+            let seq = block.seq;
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {
                 pending.insert(done.seq, done);
             }
-            flush_in_order(&mut pending, &mut next_seq, out)
+            flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
+            // The router's input is idle: deliver what was read before
+            // waiting for more.
+            if job.routing.is_some_and(|r| r.take_idle()) {
+                while next_seq <= seq {
+                    let Ok(done) = done_rx.recv() else { break };
+                    pending.insert(done.seq, done);
+                    flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
+                }
+            }
+            Ok(())
         });
         drop(work_tx);
         for done in done_rx.iter() {
             pending.insert(done.seq, done);
             if result.is_ok() {
-                result = flush_in_order(&mut pending, &mut next_seq, out);
+                result = flush_in_order(&mut pending, &mut next_seq, out, job.routing);
             }
         }
         for h in handles {
@@ -601,20 +672,29 @@ fn flush_in_order(
     pending: &mut BTreeMap<u64, Done>,
     next_seq: &mut u64,
     out: &mut impl Write,
+    routing: Option<&crate::route::Routing>,
 ) -> Result<(), Stop> {
     while let Some(done) = pending.remove(next_seq) {
-        write_done(&done, out)?;
+        write_done(done, out, routing)?;
         *next_seq += 1;
     }
     Ok(())
 }
 
-fn write_done(done: &Done, out: &mut impl Write) -> Result<(), Stop> {
+fn write_done(
+    done: Done,
+    out: &mut impl Write,
+    routing: Option<&crate::route::Routing>,
+) -> Result<(), Stop> {
     if !done.err.is_empty() {
         // Keep stdout and stderr in step for a reader of both.
         out.flush().map_err(|e| write_error(&e))?;
         let mut e = io::stderr().lock();
         let _ = e.write_all(&done.err);
+    }
+    if let Some(r) = routing {
+        // Blocks while a target's queue is full: backpressure on the input.
+        r.submit_all(done.jobs);
     }
     out.write_all(&done.out).map_err(|e| write_error(&e))
 }

@@ -23,6 +23,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod delivery;
+pub mod http;
+pub mod sinks;
 pub mod target;
 pub mod transform;
 

@@ -416,8 +416,36 @@ impl Target {
 }
 
 /// Reads and validates a whole `Targets` array.
+///
+/// Beyond each target's own checks: at most [`MAX_TARGETS_PER_RULE`]
+/// targets (SPEC.md §3.3) and unique `Id`s within the rule. These two
+/// messages are ours (AWS's texts are not recorded in SPEC.md).
 pub fn parse_targets(targets: &[Json]) -> Result<Vec<Target>, ConfigError> {
-    targets.iter().map(Target::from_json).collect()
+    if targets.len() > MAX_TARGETS_PER_RULE {
+        return Err(ConfigError::new(
+            ConfigErrorKind::Constraint,
+            format!(
+                "The rule has {} targets; a rule can have at most {MAX_TARGETS_PER_RULE} targets.",
+                targets.len()
+            ),
+        ));
+    }
+    let parsed = targets
+        .iter()
+        .map(Target::from_json)
+        .collect::<Result<Vec<Target>, ConfigError>>()?;
+    for (i, t) in parsed.iter().enumerate() {
+        if parsed.iter().take(i).any(|u| u.id == t.id) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Constraint,
+                format!(
+                    "The target Id {} is used more than once; target Ids must be unique within a rule.",
+                    t.id
+                ),
+            ));
+        }
+    }
+    Ok(parsed)
 }
 
 fn shape(message: &str) -> ConfigError {
@@ -444,7 +472,7 @@ fn opt_int(v: Option<&Json>, id: &str, field: &str) -> Result<Option<i64>, Confi
 }
 
 // ---------------------------------------------------------------------------
-// Delivery interface (the engine with retries and DLQ comes with issue 5 item 4)
+// Delivery interface (the engine is `crate::delivery`)
 
 /// One delivery handed to a target: the transformed body and who it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,28 +483,36 @@ pub struct Delivery<'a> {
     pub rule_name: &'a str,
     /// The target's `Id`.
     pub target_id: &'a str,
-    /// The event's `id`, when it has one (with rule and target, the dedup
-    /// key SPEC.md §6 recommends).
+    /// The event's `id`, when it has one.
     pub event_id: Option<&'a str>,
+    /// The stable deduplication key of (event, rule, target) (SPEC.md §6);
+    /// the same on every attempt and every run.
+    pub idempotency_key: &'a str,
+    /// 1 for the first attempt, 2 for the first retry, ...
+    pub attempt: u32,
+    /// Whether `body` is JSON text (`false` for a text `InputTemplate`).
+    pub body_is_json: bool,
 }
 
 /// DLQ error codes (SPEC.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// Missing permission: not retried.
+    /// Missing permission.
     NoPermissions,
-    /// Missing resource: not retried.
+    /// Missing resource.
     NoResource,
     /// `RESOURCE_ALREADY_EXISTS`.
     ResourceAlreadyExists,
-    /// Throttled: retried.
+    /// Throttled.
     Throttling,
-    /// Timed out: retried.
+    /// Timed out.
     Timeout,
     /// The transformed input was not valid JSON (SPEC.md §4.3, §6).
     TransformationFailed,
-    /// Anything else: retried.
+    /// The router was interrupted (Ctrl-C) before this delivery was tried.
+    Interrupted,
+    /// Anything else.
     Other,
 }
 
@@ -490,15 +526,20 @@ impl ErrorCode {
             ErrorCode::Throttling => "THROTTLING",
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::TransformationFailed => "TRANSFORMATION_FAILED",
+            ErrorCode::Interrupted => "INTERRUPTED",
             ErrorCode::Other => "SDK_CLIENT_ERROR",
         }
     }
 
-    /// Whether a failure with this code is worth retrying (SPEC.md §6).
+    /// Whether a failure with this code is retried by default (SPEC.md §6:
+    /// missing permission or resource is not).
     pub fn retriable(self) -> bool {
         !matches!(
             self,
-            ErrorCode::NoPermissions | ErrorCode::NoResource | ErrorCode::TransformationFailed
+            ErrorCode::NoPermissions
+                | ErrorCode::NoResource
+                | ErrorCode::TransformationFailed
+                | ErrorCode::Interrupted
         )
     }
 }
@@ -510,6 +551,38 @@ pub struct DeliveryError {
     pub code: ErrorCode,
     /// Details for humans (the DLQ's `ERROR_MESSAGE`).
     pub message: String,
+    /// Whether the router may try again (within the target's
+    /// [`RetryPolicy`]); `false` sends the delivery to the DLQ at once.
+    pub retriable: bool,
+}
+
+impl DeliveryError {
+    /// An error whose retriability follows its code ([`ErrorCode::retriable`]).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        DeliveryError {
+            code,
+            message: message.into(),
+            retriable: code.retriable(),
+        }
+    }
+
+    /// An error that is never retried, whatever its code.
+    pub fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
+        DeliveryError {
+            code,
+            message: message.into(),
+            retriable: false,
+        }
+    }
+
+    /// An error that is retried, whatever its code.
+    pub fn transient(code: ErrorCode, message: impl Into<String>) -> Self {
+        DeliveryError {
+            code,
+            message: message.into(),
+            retriable: true,
+        }
+    }
 }
 
 impl fmt::Display for DeliveryError {
@@ -520,14 +593,39 @@ impl fmt::Display for DeliveryError {
 
 impl std::error::Error for DeliveryError {}
 
-/// A target type. The built-in ones serve the [`Endpoint`] schemes; library
-/// users implement this for their own (an [`Endpoint::Custom`] scheme, or
-/// an in-process channel) and the delivery engine calls it, retrying
-/// retriable failures per the target's [`RetryPolicy`].
+/// A target type. The built-in ones ([`crate::sinks`]) serve the
+/// [`Endpoint`] schemes; library users implement this for their own (an
+/// [`Endpoint::Custom`] scheme, or an in-process channel) and the
+/// [`crate::delivery::Router`] calls it from its delivery threads,
+/// retrying retriable failures per the target's [`RetryPolicy`].
 pub trait Deliver: Send + Sync {
     /// Delivers one body; an error may be retried.
     fn deliver(&self, delivery: &Delivery<'_>) -> Result<(), DeliveryError>;
+
+    /// Delivers several bodies, pushing one result per delivery onto
+    /// `results`, in order. The default calls [`Deliver::deliver`] for
+    /// each; targets that can write a batch at once (files) override it.
+    fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
+        for d in batch {
+            results.push(self.deliver(d));
+        }
+    }
+
+    /// The most deliveries this target should run at once (`None`: the
+    /// router's setting). Targets that serialise their writes anyway
+    /// (files, stdout) say 1, which also keeps their output in event order.
+    fn max_concurrency(&self) -> Option<usize> {
+        None
+    }
+
+    /// The most deliveries handed to [`Deliver::deliver_batch`] at once.
+    fn max_batch(&self) -> usize {
+        1
+    }
 }
+
+/// Most targets per rule (SPEC.md §3.3: 5, not adjustable).
+pub const MAX_TARGETS_PER_RULE: usize = 5;
 
 #[cfg(test)]
 mod tests {
@@ -639,6 +737,25 @@ mod tests {
         .is_ok());
         assert!(target(r#"{"Id": "a"}"#).is_err());
         assert!(target(r#"{"Id": "a", "Arn": "no-scheme"}"#).is_err());
+    }
+
+    #[test]
+    fn spec_3_3_at_most_five_targets_with_unique_ids() {
+        let t = |id: &str| serde_json::json!({"Id": id, "Arn": "stdout:"});
+        let five: Vec<Json> = ["a", "b", "c", "d", "e"].iter().map(|i| t(i)).collect();
+        assert_eq!(parse_targets(&five).unwrap().len(), 5);
+        let mut six = five.clone();
+        six.push(t("f"));
+        assert_eq!(
+            parse_targets(&six).unwrap_err().message(),
+            "The rule has 6 targets; a rule can have at most 5 targets."
+        );
+        assert_eq!(
+            parse_targets(&[t("a"), t("b"), t("a")])
+                .unwrap_err()
+                .message(),
+            "The target Id a is used more than once; target Ids must be unique within a rule."
+        );
     }
 
     #[test]

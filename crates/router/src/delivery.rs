@@ -1,0 +1,1506 @@
+//! The delivery engine (SPEC.md §6): at-least-once delivery of matched
+//! (event, rule, target) triples with retries, backoff and a dead-letter
+//! queue, on plain threads.
+//!
+//! * Every target has a bounded queue and its own delivery threads
+//!   ([`RouterConfig::concurrency`], fewer when the target asks:
+//!   files and stdout take one, which keeps their output in event order).
+//!   A slow target fills only its own queue; when it is full,
+//!   [`Router::submit`] blocks, so the producer (the input) waits instead
+//!   of memory growing.
+//! * A retriable failure is retried after an exponential backoff with
+//!   full jitter (`random(0, min(cap, base × 2^(n-1)))`) from a per-target
+//!   heap ordered by due time, so waiting retries hold no thread. Retrying
+//!   stops at `MaximumRetryAttempts` retries, or when the next retry would
+//!   come later than `MaximumEventAgeInSeconds` after the event was
+//!   submitted, whichever comes first; the delivery then goes to the
+//!   target's dead-letter sink.
+//! * A non-retriable failure, and an event whose transformation produced
+//!   invalid JSON (`TRANSFORMATION_FAILED`, SPEC.md §4.3), go to the
+//!   dead-letter sink at once.
+//! * [`Router::interrupt`] stops retrying: waiting retries and later
+//!   failures are dead-lettered with `EXHAUSTED_RETRY_CONDITION`
+//!   `Interrupted`, queued deliveries still get their one attempt.
+//!   [`Router::abort`] also dead-letters the queued deliveries without
+//!   trying them (`ERROR_CODE` `INTERRUPTED`). Deliveries in progress
+//!   always finish. So every submitted triple ends delivered or
+//!   dead-lettered; only a target without a dead-letter sink drops
+//!   (counted), as AWS does without a DLQ.
+//!
+//! Each delivery carries an idempotency key, the same on every attempt and
+//! every run: `EVENT/RULE/TARGET` where `EVENT` is the event's `id` (or
+//! `h64-` and a stable hash of the event text when it has none) and each part
+//! is percent-encoded outside `A-Za-z0-9-._~:@`.
+
+use crate::target::{Deliver, Delivery, DeliveryError, ErrorCode, Target};
+use crate::transform::{
+    self, write_json_string, NotDelivered, TargetInput, TemplateMode, TransformContext,
+};
+use evmatch_json::Value;
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How the router delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouterConfig {
+    /// Delivery threads per target (targets may ask for fewer). Default 4.
+    pub concurrency: usize,
+    /// Deliveries waiting per target (queued plus waiting for a retry)
+    /// before [`Router::submit`] blocks. Default 1,024.
+    pub queue_capacity: usize,
+    /// First backoff step. Default 1 s.
+    pub retry_base: Duration,
+    /// Longest backoff. Default 300 s.
+    pub retry_cap: Duration,
+    /// Full jitter (default); `false` waits the whole backoff step, for
+    /// tests that need exact timing.
+    pub jitter: bool,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            concurrency: 4,
+            queue_capacity: 1024,
+            retry_base: Duration::from_secs(1),
+            retry_cap: Duration::from_secs(300),
+            jitter: true,
+        }
+    }
+}
+
+/// Where failed deliveries go: one JSON line per failure.
+pub trait DeadLetterSink: Send + Sync {
+    /// Stores one record (a JSON object without the newline).
+    fn write(&self, record: &str) -> std::io::Result<()>;
+    /// How the sink reads in messages (a path).
+    fn name(&self) -> String;
+}
+
+/// A dead-letter file, created on the first failure and appended to.
+#[derive(Debug)]
+pub struct DeadLetterFile {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+}
+
+impl DeadLetterFile {
+    /// A sink appending to `path` (not opened yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DeadLetterFile {
+            path: path.into(),
+            file: Mutex::new(None),
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl DeadLetterSink for DeadLetterFile {
+    fn write(&self, record: &str) -> std::io::Result<()> {
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("a delivery thread panicked"))?;
+        if guard.is_none() {
+            *guard = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+        }
+        match guard.as_mut() {
+            Some(f) => {
+                let mut line = Vec::with_capacity(record.len() + 1);
+                line.extend_from_slice(record.as_bytes());
+                line.push(b'\n');
+                f.write_all(&line)
+            }
+            None => Err(std::io::Error::other("dead-letter file not open")),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Counts of one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetSummary {
+    /// The rule's name.
+    pub rule: String,
+    /// The target's `Id`.
+    pub target: String,
+    /// Where it delivers (the local URL).
+    pub url: String,
+    /// The dead-letter sink's name, if any.
+    pub dead_letter: Option<String>,
+    /// Submitted (event, target) pairs.
+    pub matched: u64,
+    /// Delivered (at least once).
+    pub delivered: u64,
+    /// Retry attempts made.
+    pub retried: u64,
+    /// Written to the dead-letter sink.
+    pub dead_lettered: u64,
+    /// Failed with no dead-letter sink configured (SPEC.md §6: dropped).
+    pub dropped: u64,
+    /// Failed and the dead-letter sink could not be written.
+    pub lost: u64,
+}
+
+/// Counts of every target, in the order they were added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// One entry per target.
+    pub targets: Vec<TargetSummary>,
+    /// The first dead-letter write errors (at most 10).
+    pub errors: Vec<String>,
+}
+
+impl Summary {
+    /// Sum of one count over all targets.
+    pub fn total(&self, f: impl Fn(&TargetSummary) -> u64) -> u64 {
+        self.targets.iter().map(f).sum()
+    }
+
+    /// Pairs submitted but neither delivered nor given up yet.
+    pub fn pending(&self) -> u64 {
+        self.targets
+            .iter()
+            .map(|t| {
+                t.matched
+                    .saturating_sub(t.delivered + t.dead_lettered + t.dropped + t.lost)
+            })
+            .sum()
+    }
+}
+
+/// One (event, rule, target) delivery, made by [`Router::prepare`].
+#[derive(Debug)]
+pub struct Job {
+    slot: usize,
+    body: Result<Arc<str>, NotDelivered>,
+    event: Arc<EventInfo>,
+    received: Instant,
+    attempts: u32,
+}
+
+/// What the deliveries of one event share.
+#[derive(Debug)]
+struct EventInfo {
+    /// The event as read (line breaks in whitespace made spaces).
+    text: Arc<str>,
+    id: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+    /// The event part of the idempotency keys.
+    key: String,
+}
+
+impl EventInfo {
+    fn rule_arn(&self, rule: &str) -> String {
+        transform::rule_arn(
+            self.region.as_deref().unwrap_or("us-east-1"),
+            self.account.as_deref().unwrap_or("123456789012"),
+            None,
+            rule,
+        )
+    }
+}
+
+impl Job {
+    /// The body, or why the transformation delivers nothing.
+    pub fn body(&self) -> Result<&str, &NotDelivered> {
+        self.body.as_deref()
+    }
+
+    /// The event part of the idempotency key (the whole key is this,
+    /// `/`, the rule and `/`, the target: [`Router::idempotency_key`]).
+    pub fn event_key(&self) -> &str {
+        &self.event.key
+    }
+
+    /// Index of the target (in the order of [`RouterBuilder::add_target`]).
+    pub fn target_index(&self) -> usize {
+        self.slot
+    }
+}
+
+/// Assembles a [`Router`].
+pub struct RouterBuilder {
+    config: RouterConfig,
+    rules: Vec<RuleInfo>,
+    slots: Vec<SlotDef>,
+}
+
+struct RuleInfo {
+    name: String,
+    slots: Vec<usize>,
+}
+
+struct SlotDef {
+    rule: usize,
+    target: Target,
+    url: String,
+    deliver: Box<dyn Deliver>,
+    dead_letter: Option<Arc<dyn DeadLetterSink>>,
+}
+
+impl RouterBuilder {
+    /// An empty router.
+    pub fn new(config: RouterConfig) -> Self {
+        RouterBuilder {
+            config,
+            rules: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Adds a rule; returns its index, the one [`Router::prepare`] takes
+    /// (add rules in your `RuleSet`'s order and the indexes agree).
+    pub fn add_rule(&mut self, name: &str) -> usize {
+        self.rules.push(RuleInfo {
+            name: name.to_string(),
+            slots: Vec::new(),
+        });
+        self.rules.len() - 1
+    }
+
+    /// Adds a target to rule `rule`: `deliver` does the work (see
+    /// [`crate::sinks::builtin`]), `url` names it in summaries, and failed
+    /// deliveries go to `dead_letter` (none: dropped and counted). Returns
+    /// the target's index, or `None` when `rule` is not a rule index.
+    pub fn add_target(
+        &mut self,
+        rule: usize,
+        target: Target,
+        url: &str,
+        deliver: Box<dyn Deliver>,
+        dead_letter: Option<Arc<dyn DeadLetterSink>>,
+    ) -> Option<usize> {
+        let index = self.slots.len();
+        self.rules.get_mut(rule)?.slots.push(index);
+        self.slots.push(SlotDef {
+            rule,
+            target,
+            url: url.to_string(),
+            deliver,
+            dead_letter,
+        });
+        Some(index)
+    }
+
+    /// Starts the delivery threads.
+    pub fn start(self) -> Router {
+        let config = RouterConfig {
+            concurrency: self.config.concurrency.max(1),
+            queue_capacity: self.config.queue_capacity.max(1),
+            ..self.config
+        };
+        let slots: Vec<Slot> = self
+            .slots
+            .into_iter()
+            .map(|d| {
+                let body_is_json = !matches!(
+                    &d.target.input,
+                    TargetInput::Transformer(t) if t.mode() == TemplateMode::Text
+                );
+                let key_suffix = format!(
+                    "/{}/{}",
+                    self.rules
+                        .get(d.rule)
+                        .map_or(String::new(), |r| percent(&r.name)),
+                    percent(&d.target.id)
+                );
+                Slot {
+                    key_suffix,
+                    rule_name: self
+                        .rules
+                        .get(d.rule)
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default(),
+                    target: d.target,
+                    url: d.url,
+                    deliver: d.deliver,
+                    dead_letter: d.dead_letter,
+                    body_is_json,
+                    state: Mutex::new(State::default()),
+                    work: Condvar::new(),
+                    space: Condvar::new(),
+                    stats: Stats::default(),
+                }
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            config,
+            rules: self.rules,
+            slots,
+            interrupted: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            errors: Mutex::new(Vec::new()),
+        });
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64);
+        let mut threads = Vec::new();
+        for (i, slot) in shared.slots.iter().enumerate() {
+            let n = slot
+                .deliver
+                .max_concurrency()
+                .map_or(config.concurrency, |m| m.clamp(1, config.concurrency));
+            for k in 0..n {
+                let shared = Arc::clone(&shared);
+                let seed =
+                    seed ^ ((i as u64) << 32) ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                threads.push(std::thread::spawn(move || worker(&shared, i, seed)));
+            }
+        }
+        Router {
+            shared,
+            threads: Mutex::new(threads),
+        }
+    }
+}
+
+/// Delivers (event, rule, target) triples to their targets with retries
+/// and dead-lettering. `Sync`: submit from one thread, interrupt from
+/// another.
+pub struct Router {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Shared {
+    config: RouterConfig,
+    rules: Vec<RuleInfo>,
+    slots: Vec<Slot>,
+    interrupted: AtomicBool,
+    aborted: AtomicBool,
+    errors: Mutex<Vec<String>>,
+}
+
+struct Slot {
+    /// `/RULE/TARGET` of the idempotency keys.
+    key_suffix: String,
+    rule_name: String,
+    target: Target,
+    url: String,
+    deliver: Box<dyn Deliver>,
+    dead_letter: Option<Arc<dyn DeadLetterSink>>,
+    body_is_json: bool,
+    state: Mutex<State>,
+    work: Condvar,
+    space: Condvar,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct Stats {
+    matched: AtomicU64,
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+    dropped: AtomicU64,
+    lost: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Job>,
+    retries: BinaryHeap<Retry>,
+    seq: u64,
+    closed: bool,
+}
+
+struct Retry {
+    due: Instant,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Retry {
+    fn eq(&self, other: &Self) -> bool {
+        self.due == other.due && self.seq == other.seq
+    }
+}
+impl Eq for Retry {}
+impl PartialOrd for Retry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Retry {
+    /// Reversed: the heap's top is the earliest due.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        other
+            .due
+            .cmp(&self.due)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// How a failed delivery ended.
+struct Failure {
+    code: ErrorCode,
+    message: String,
+    condition: Option<&'static str>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Router {
+    /// Rules known to the router.
+    pub fn rule_count(&self) -> usize {
+        self.shared.rules.len()
+    }
+
+    /// The (rule name, target, local URL) of target `index`.
+    pub fn target(&self, index: usize) -> Option<(&str, &Target, &str)> {
+        self.shared
+            .slots
+            .get(index)
+            .map(|s| (s.rule_name.as_str(), &s.target, s.url.as_str()))
+    }
+
+    /// Builds the deliveries of one event that matched `rules` (router rule
+    /// indexes; rules without targets add nothing): one [`Job`] per target,
+    /// with its body already transformed (SPEC.md §4). `event_text` is the
+    /// event as read (a JSON object: kept for the dead-letter record and
+    /// the idempotency key); `received` starts the clock of
+    /// `MaximumEventAgeInSeconds`. Returns `false` (and adds nothing) when
+    /// the text is not valid JSON.
+    ///
+    /// Reserved variables: the rule ARN is built from the event's `region`
+    /// and `account` (us-east-1 / 123456789012 without them), the ingestion
+    /// time is the event's `time` (else now).
+    ///
+    /// The whole event (targets without an input option) is written as
+    /// compact JSON straight from the text when it has no repeated key, so
+    /// no tree is built unless an `InputPath` or a transformer needs one.
+    pub fn prepare(
+        &self,
+        event_text: &str,
+        rules: &[usize],
+        received: Instant,
+        out: &mut Vec<Job>,
+    ) -> bool {
+        let slots = || {
+            rules
+                .iter()
+                .filter_map(|&r| self.shared.rules.get(r))
+                .flat_map(|info| info.slots.iter())
+                .filter_map(|&s| self.shared.slots.get(s))
+        };
+        if slots().next().is_none() {
+            return true;
+        }
+        let needs_tree = slots().any(|s| {
+            matches!(
+                s.target.input,
+                TargetInput::Path(_) | TargetInput::Transformer(_)
+            )
+        });
+        let needs_whole = slots().any(|s| matches!(s.target.input, TargetInput::Event));
+        let mut tree: Option<Value> = None;
+        let text: Arc<str> = {
+            let t = event_text.trim_matches(JSON_WS);
+            if memchr::memchr2(b'\n', b'\r', t.as_bytes()).is_some() {
+                Arc::from(t.replace(['\n', '\r'], " "))
+            } else {
+                Arc::from(t)
+            }
+        };
+        let mut whole: Option<Arc<str>> = None;
+        let mut top = Top::default();
+        let mut known = false;
+        if !needs_tree {
+            if let Some(t) = canonical(event_text) {
+                // Already the compact form: the text is the body, shared.
+                top = t;
+                known = true;
+                whole = needs_whole.then(|| Arc::clone(&text));
+            } else {
+                let mut out = String::with_capacity(if needs_whole { event_text.len() } else { 0 });
+                if compact_stream(event_text, needs_whole, &mut out, &mut top).is_some() {
+                    known = true;
+                    whole = needs_whole.then(|| Arc::from(out));
+                }
+            }
+        }
+        if !known {
+            let Ok(v) = evmatch_json::parse_value(event_text) else {
+                return false;
+            };
+            top = Top::of(&v);
+            if needs_whole {
+                whole = Some(Arc::from(transform::to_compact(&v)));
+            }
+            tree = Some(v);
+        }
+        let key = match &top.id {
+            Some(id) => percent(id),
+            None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
+        };
+        let ingestion_time = top.time.take();
+        let info = Arc::new(EventInfo {
+            text,
+            id: top.id,
+            region: top.region,
+            account: top.account,
+            key,
+        });
+        let empty = Value::Object(Vec::new());
+        for &r in rules {
+            let Some(rule) = self.shared.rules.get(r) else {
+                continue;
+            };
+            if rule.slots.is_empty() {
+                continue;
+            }
+            let mut ctx: Option<TransformContext> = None;
+            for &s in &rule.slots {
+                let Some(slot) = self.shared.slots.get(s) else {
+                    continue;
+                };
+                let body = match &slot.target.input {
+                    TargetInput::Event => Ok(whole.clone().unwrap_or_else(|| Arc::from(""))),
+                    TargetInput::Constant(c) => Ok(Arc::from(c.as_str())),
+                    input => {
+                        let ctx = ctx.get_or_insert_with(|| TransformContext {
+                            rule_name: rule.name.clone(),
+                            rule_arn: info.rule_arn(&rule.name),
+                            ingestion_time: ingestion_time.clone().unwrap_or_else(now_iso8601),
+                        });
+                        input
+                            .apply(tree.as_ref().unwrap_or(&empty), ctx)
+                            .map(Arc::from)
+                    }
+                };
+                out.push(Job {
+                    slot: s,
+                    body,
+                    event: Arc::clone(&info),
+                    received,
+                    attempts: 0,
+                });
+            }
+        }
+        true
+    }
+
+    /// The idempotency key of `job`: `EVENT/RULE/TARGET`.
+    pub fn idempotency_key(&self, job: &Job) -> String {
+        let suffix = self
+            .shared
+            .slots
+            .get(job.slot)
+            .map_or("", |s| s.key_suffix.as_str());
+        format!("{}{suffix}", job.event.key)
+    }
+
+    /// Parses `event_text`, then [`Router::prepare`] and [`Router::submit`]
+    /// for the rules it matched; returns the number of deliveries.
+    pub fn route(&self, event_text: &str, rules: &[usize]) -> Result<usize, String> {
+        evmatch_json::parse_value(event_text).map_err(|e| e.to_string())?;
+        let mut jobs = Vec::new();
+        self.prepare(event_text, rules, Instant::now(), &mut jobs);
+        let n = jobs.len();
+        for j in jobs {
+            self.submit(j);
+        }
+        Ok(n)
+    }
+
+    /// Hands a delivery to its target's queue, blocking while the queue is
+    /// full (backpressure). A failed transformation is dead-lettered at
+    /// once; after [`Router::abort`] or [`Router::finish`] everything is.
+    pub fn submit(&self, job: Job) {
+        self.submit_all(vec![job]);
+    }
+
+    /// [`Router::submit`] for many deliveries, taking each target's lock
+    /// once per call rather than once per delivery. Each target receives
+    /// its deliveries in the order given.
+    pub fn submit_all(&self, jobs: Vec<Job>) {
+        let slots = &self.shared.slots;
+        let mut buckets: Vec<Vec<Job>> = Vec::new();
+        for job in jobs {
+            let Some(slot) = slots.get(job.slot) else {
+                continue;
+            };
+            if let Err(nd) = &job.body {
+                slot.stats.matched.fetch_add(1, Ordering::Relaxed);
+                let f = Failure {
+                    code: ErrorCode::TransformationFailed,
+                    message: nd.reason.clone(),
+                    condition: None,
+                };
+                self.shared.give_up(slot, &job, &f);
+                continue;
+            }
+            if buckets.len() < slots.len() {
+                buckets.resize_with(slots.len(), Vec::new);
+            }
+            if let Some(b) = buckets.get_mut(job.slot) {
+                b.push(job);
+            }
+        }
+        for (slot, bucket) in slots.iter().zip(buckets) {
+            if !bucket.is_empty() {
+                slot.stats
+                    .matched
+                    .fetch_add(bucket.len() as u64, Ordering::Relaxed);
+                self.enqueue(slot, bucket);
+            }
+        }
+    }
+
+    fn enqueue(&self, slot: &Slot, jobs: Vec<Job>) {
+        let cap = self.shared.config.queue_capacity;
+        let mut jobs = jobs.into_iter().peekable();
+        let mut st = lock(&slot.state);
+        while jobs.peek().is_some() {
+            if st.closed || self.shared.aborted.load(Ordering::SeqCst) {
+                drop(st);
+                for job in jobs {
+                    self.shared
+                        .give_up(slot, &job, &interrupted_before_trying());
+                }
+                return;
+            }
+            let room = cap.saturating_sub(st.queue.len() + st.retries.len());
+            if room == 0 {
+                st = match slot.space.wait_timeout(st, Duration::from_millis(100)) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                };
+                continue;
+            }
+            let before = st.queue.len();
+            st.queue.extend(jobs.by_ref().take(room));
+            if st.queue.len() - before > 1 {
+                slot.work.notify_all();
+            } else {
+                slot.work.notify_one();
+            }
+        }
+    }
+
+    /// Stops retrying (Ctrl-C): retries waiting and failures from now on
+    /// go to the dead-letter sink; queued deliveries get one attempt.
+    pub fn interrupt(&self) {
+        self.shared.interrupted.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Also dead-letters queued deliveries without trying them (a second
+    /// Ctrl-C). Deliveries in progress finish.
+    pub fn abort(&self) {
+        self.shared.interrupted.store(true, Ordering::SeqCst);
+        self.shared.aborted.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Whether [`Router::interrupt`] was called.
+    pub fn is_interrupted(&self) -> bool {
+        self.shared.interrupted.load(Ordering::SeqCst)
+    }
+
+    fn wake_all(&self) {
+        for slot in &self.shared.slots {
+            let _g = lock(&slot.state);
+            slot.work.notify_all();
+            slot.space.notify_all();
+        }
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> Summary {
+        let targets = self
+            .shared
+            .slots
+            .iter()
+            .map(|s| TargetSummary {
+                rule: s.rule_name.clone(),
+                target: s.target.id.clone(),
+                url: s.url.clone(),
+                dead_letter: s.dead_letter.as_ref().map(|d| d.name()),
+                matched: s.stats.matched.load(Ordering::SeqCst),
+                delivered: s.stats.delivered.load(Ordering::SeqCst),
+                retried: s.stats.retried.load(Ordering::SeqCst),
+                dead_lettered: s.stats.dead_lettered.load(Ordering::SeqCst),
+                dropped: s.stats.dropped.load(Ordering::SeqCst),
+                lost: s.stats.lost.load(Ordering::SeqCst),
+            })
+            .collect();
+        Summary {
+            targets,
+            errors: lock(&self.shared.errors).clone(),
+        }
+    }
+
+    /// No more submissions: waits until every queued delivery is delivered
+    /// or dead-lettered (retries included, within their policy, unless
+    /// [`Router::interrupt`] is called meanwhile from another thread) and
+    /// returns the counts.
+    pub fn finish(&self) -> Summary {
+        for slot in &self.shared.slots {
+            let mut st = lock(&slot.state);
+            st.closed = true;
+            slot.work.notify_all();
+            slot.space.notify_all();
+        }
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for t in threads {
+            let _ = t.join();
+        }
+        self.summary()
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn interrupted_before_trying() -> Failure {
+    Failure {
+        code: ErrorCode::Interrupted,
+        message: "interrupted before delivery".into(),
+        condition: None,
+    }
+}
+
+impl Shared {
+    /// Sends a failed delivery to the slot's dead-letter sink.
+    fn give_up(&self, slot: &Slot, job: &Job, f: &Failure) {
+        let Some(dlq) = &slot.dead_letter else {
+            slot.stats.dropped.fetch_add(1, Ordering::SeqCst);
+            return;
+        };
+        let record = self.record(slot, job, f);
+        match dlq.write(&record) {
+            Ok(()) => {
+                slot.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(e) => {
+                slot.stats.lost.fetch_add(1, Ordering::SeqCst);
+                let mut errors = lock(&self.errors);
+                if errors.len() < 10 {
+                    errors.push(format!("cannot write to dead-letter {}: {e}", dlq.name()));
+                }
+            }
+        }
+    }
+
+    /// The dead-letter record: the attributes AWS puts on DLQ messages
+    /// (SPEC.md §6) plus the event, the body and who it was for.
+    fn record(&self, slot: &Slot, job: &Job, f: &Failure) -> String {
+        let mut o = String::with_capacity(job.event.text.len() + 512);
+        let field = |o: &mut String, k: &str, v: &str| {
+            o.push(if o.is_empty() { '{' } else { ',' });
+            write_json_string(k, o);
+            o.push(':');
+            write_json_string(v, o);
+        };
+        field(&mut o, "time", &now_iso8601());
+        field(
+            &mut o,
+            "idempotency_key",
+            &format!("{}{}", job.event.key, slot.key_suffix),
+        );
+        field(&mut o, "rule", &slot.rule_name);
+        field(&mut o, "target", &slot.target.id);
+        field(&mut o, "RULE_ARN", &job.event.rule_arn(&slot.rule_name));
+        field(&mut o, "TARGET_ARN", &slot.target.arn);
+        field(&mut o, "ERROR_CODE", f.code.as_str());
+        field(&mut o, "ERROR_MESSAGE", &f.message);
+        o.push_str(",\"EXHAUSTED_RETRY_CONDITION\":");
+        match f.condition {
+            Some(c) => write_json_string(c, &mut o),
+            None => o.push_str("null"),
+        }
+        o.push_str(",\"RETRY_ATTEMPTS\":");
+        o.push_str(&job.attempts.saturating_sub(1).to_string());
+        o.push_str(",\"event\":");
+        o.push_str(&job.event.text);
+        o.push_str(",\"body\":");
+        match &job.body {
+            Ok(b) if slot.body_is_json => o.push_str(b),
+            Ok(b) => write_json_string(b, &mut o),
+            Err(nd) => match &nd.output {
+                Some(out) => write_json_string(out, &mut o),
+                None => o.push_str("null"),
+            },
+        }
+        o.push('}');
+        o
+    }
+}
+
+/// One delivery thread of target `index`.
+fn worker(shared: &Shared, index: usize, seed: u64) {
+    let Some(slot) = shared.slots.get(index) else {
+        return;
+    };
+    let mut rng = seed | 1;
+    let max_batch = slot.deliver.max_batch().max(1);
+    let mut batch: Vec<Job> = Vec::new();
+    let mut failed: Vec<(Job, Failure)> = Vec::new();
+    let mut results = Vec::new();
+    let mut keys = String::new();
+    loop {
+        {
+            let mut st = lock(&slot.state);
+            loop {
+                if shared.aborted.load(Ordering::SeqCst) {
+                    while let Some(j) = st.queue.pop_front() {
+                        failed.push((j, interrupted_before_trying()));
+                    }
+                }
+                if shared.interrupted.load(Ordering::SeqCst) {
+                    while let Some(r) = st.retries.pop() {
+                        failed.push((
+                            r.job,
+                            Failure {
+                                code: ErrorCode::Interrupted,
+                                message: "interrupted while waiting for a retry".into(),
+                                condition: Some("Interrupted"),
+                            },
+                        ));
+                    }
+                }
+                if !failed.is_empty() {
+                    slot.space.notify_all();
+                    break;
+                }
+                let now = Instant::now();
+                if st.retries.peek().is_some_and(|r| r.due <= now) {
+                    if let Some(r) = st.retries.pop() {
+                        slot.stats.retried.fetch_add(1, Ordering::SeqCst);
+                        batch.push(r.job);
+                    }
+                    slot.space.notify_all();
+                    break;
+                }
+                if !st.queue.is_empty() {
+                    while batch.len() < max_batch {
+                        match st.queue.pop_front() {
+                            Some(j) => batch.push(j),
+                            None => break,
+                        }
+                    }
+                    slot.space.notify_all();
+                    break;
+                }
+                if st.closed && st.retries.is_empty() {
+                    slot.work.notify_all();
+                    return;
+                }
+                st = match st
+                    .retries
+                    .peek()
+                    .map(|r| r.due.saturating_duration_since(now))
+                {
+                    Some(wait) => match slot.work.wait_timeout(st, wait) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    },
+                    None => match slot.work.wait(st) {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    },
+                };
+            }
+        }
+        for (job, f) in failed.drain(..) {
+            shared.give_up(slot, &job, &f);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+
+        results.clear();
+        {
+            // The batch's keys, in one buffer.
+            keys.clear();
+            let mut ends = Vec::with_capacity(batch.len());
+            for j in &batch {
+                keys.push_str(&j.event.key);
+                keys.push_str(&slot.key_suffix);
+                ends.push(keys.len());
+            }
+            let deliveries: Vec<Delivery<'_>> = batch
+                .iter()
+                .zip(ends.iter().scan(0, |from, &end| {
+                    let k = keys.get(*from..end).unwrap_or("");
+                    *from = end;
+                    Some(k)
+                }))
+                .map(|(j, key)| Delivery {
+                    body: j.body.as_deref().unwrap_or(""),
+                    rule_name: &slot.rule_name,
+                    target_id: &slot.target.id,
+                    event_id: j.event.id.as_deref(),
+                    idempotency_key: key,
+                    attempt: j.attempts + 1,
+                    body_is_json: slot.body_is_json,
+                })
+                .collect();
+            slot.deliver.deliver_batch(&deliveries, &mut results);
+        }
+        let now = Instant::now();
+        let mut again: Vec<(Instant, Job)> = Vec::new();
+        let mut results_iter = results.drain(..);
+        for mut job in batch.drain(..) {
+            job.attempts += 1;
+            let res = results_iter.next().unwrap_or_else(|| {
+                Err(DeliveryError::new(
+                    ErrorCode::Other,
+                    "the target returned no result",
+                ))
+            });
+            let e = match res {
+                Ok(()) => {
+                    slot.stats.delivered.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let policy = slot.target.retry_policy;
+            let retries_done = job.attempts - 1;
+            let condition = if !e.retriable {
+                Err(None)
+            } else if shared.interrupted.load(Ordering::SeqCst) {
+                Err(Some("Interrupted"))
+            } else if retries_done >= policy.maximum_retry_attempts {
+                Err(Some("MaximumRetryAttempts"))
+            } else {
+                let due = now + backoff(&shared.config, job.attempts, &mut rng);
+                let limit =
+                    job.received + Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
+                if due > limit {
+                    Err(Some("MaximumEventAgeInSeconds"))
+                } else {
+                    Ok(due)
+                }
+            };
+            match condition {
+                Ok(due) => again.push((due, job)),
+                Err(condition) => failed.push((
+                    job,
+                    Failure {
+                        code: e.code,
+                        message: e.message,
+                        condition,
+                    },
+                )),
+            }
+        }
+        drop(results_iter);
+        if !again.is_empty() {
+            let mut st = lock(&slot.state);
+            for (due, job) in again {
+                st.seq += 1;
+                let seq = st.seq;
+                st.retries.push(Retry { due, seq, job });
+            }
+            drop(st);
+            // Waiting threads recompute their timeout.
+            slot.work.notify_all();
+        }
+        for (job, f) in failed.drain(..) {
+            shared.give_up(slot, &job, &f);
+        }
+    }
+}
+
+/// The wait before retry number `attempts` (1 = the first retry):
+/// exponential, capped, with full jitter when configured.
+fn backoff(config: &RouterConfig, attempts: u32, rng: &mut u64) -> Duration {
+    let exp = attempts.saturating_sub(1).min(40);
+    let step = config
+        .retry_base
+        .saturating_mul(1u32 << exp.min(31))
+        .min(config.retry_cap);
+    if !config.jitter {
+        return step;
+    }
+    // xorshift64*
+    *rng ^= *rng >> 12;
+    *rng ^= *rng << 25;
+    *rng ^= *rng >> 27;
+    let r = rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let nanos = step.as_nanos().min(u128::from(u64::MAX)) as u64;
+    Duration::from_nanos(if nanos == 0 { 0 } else { r % (nanos + 1) })
+}
+
+/// A stable 64-bit hash of the event text, for events without an `id`
+/// (ours, not cryptographic: the same bytes give the same key in every
+/// run and on every platform).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mix = |h: u64, w: u64| {
+        let h = (h ^ w).wrapping_mul(K);
+        h ^ (h >> 29)
+    };
+    let mut h = 0x243f_6a88_85a3_08d3 ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = mix(
+            h,
+            u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or([0; 8])),
+        );
+    }
+    let mut last = [0u8; 8];
+    for (d, b) in last.iter_mut().zip(chunks.remainder()) {
+        *d = *b;
+    }
+    h = mix(h, u64::from_le_bytes(last));
+    h = (h ^ (h >> 32)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// The top-level string members the router reads.
+#[derive(Debug, Default)]
+struct Top {
+    id: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+    time: Option<String>,
+}
+
+impl Top {
+    fn of(v: &Value) -> Top {
+        let field = |k: &str| match v.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        Top {
+            id: field("id"),
+            region: field("region"),
+            account: field("account"),
+            time: field("time"),
+        }
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "id" => Some(&mut self.id),
+            "region" => Some(&mut self.region),
+            "account" => Some(&mut self.account),
+            "time" => Some(&mut self.time),
+            _ => None,
+        }
+    }
+}
+
+const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The bytes [`canonical`] stops at: JSON's structure and whitespace.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = *b"\"{}[],: \t\n\r";
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// When the (valid JSON) event text is already exactly the compact form
+/// `transform::to_compact` would write (no whitespace between tokens,
+/// strings escaped the same way, no repeated key in any object), its
+/// top-level fields; else `None`. One pass over the bytes, no decoding.
+fn canonical(text: &str) -> Option<Top> {
+    let b = text.trim_matches(JSON_WS).as_bytes();
+    // (is object, first key index) per open container.
+    let mut frames: Vec<(bool, usize)> = Vec::with_capacity(8);
+    let mut keys: Vec<&[u8]> = Vec::with_capacity(32);
+    let mut expect_key = false;
+    let mut top = Top::default();
+    let mut top_key: Option<&'static str> = None;
+    let mut i = 0usize;
+    loop {
+        // Numbers and literals are copied verbatim: skip to the next
+        // structural byte.
+        i += b
+            .get(i..)
+            .unwrap_or(&[])
+            .iter()
+            .position(|&c| STRUCTURAL[usize::from(c)])
+            .unwrap_or(b.len());
+        let Some(&c) = b.get(i) else { break };
+        match c {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    // Strings in events are short: a plain loop beats SIMD setup.
+                    j += b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+                    if b.get(j) == Some(&b'"') {
+                        break;
+                    }
+                    escaped = true;
+                    match b.get(j + 1)? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' => {
+                            // Only controls without a short form, upper-case hex.
+                            let hex = b.get(j + 2..j + 6)?;
+                            let ok = hex.starts_with(b"00")
+                                && matches!(hex.get(2), Some(b'0' | b'1'))
+                                && hex.get(3).is_some_and(|h| {
+                                    h.is_ascii_digit() || (b'A'..=b'F').contains(h)
+                                })
+                                && !matches!(hex, b"0008" | b"0009" | b"000A" | b"000C" | b"000D");
+                            if !ok {
+                                return None;
+                            }
+                            j += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                let s = b.get(start..j)?;
+                let in_object = frames.last().is_some_and(|f| f.0);
+                if in_object && expect_key {
+                    let from = frames.last().map_or(0, |f| f.1);
+                    let own = keys.get(from..).unwrap_or(&[]);
+                    let seen = own
+                        .iter()
+                        .any(|k| k.len() == s.len() && k.first() == s.first() && *k == s);
+                    if own.len() >= 256 || seen {
+                        return None;
+                    }
+                    keys.push(s);
+                    expect_key = false;
+                    top_key = None;
+                    if frames.len() == 1 {
+                        top_key = match s {
+                            b"id" => Some("id"),
+                            b"region" => Some("region"),
+                            b"account" => Some("account"),
+                            b"time" => Some("time"),
+                            _ => None,
+                        };
+                    }
+                } else if let Some(k) = top_key.take() {
+                    if escaped {
+                        return None;
+                    }
+                    let v = std::str::from_utf8(s).ok()?;
+                    if let Some(slot) = top.slot(k) {
+                        *slot = (!v.is_empty()).then(|| v.to_string());
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' => {
+                frames.push((true, keys.len()));
+                expect_key = true;
+            }
+            b'[' => frames.push((false, keys.len())),
+            b'}' | b']' => {
+                let (_, from) = frames.pop()?;
+                keys.truncate(from);
+            }
+            b',' => {
+                expect_key = frames.last().is_some_and(|f| f.0);
+                top_key = None;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => return None,
+            _ => {}
+        }
+        if c != b':' {
+            // A top-level member whose value is not a string.
+            top_key = None;
+        }
+        i += 1;
+    }
+    frames.is_empty().then_some(top)
+}
+
+/// Writes the event as compact JSON (as `transform::to_compact` of its
+/// tree would) straight from the text, when `write`, and reads its
+/// top-level fields. `None` when the text is invalid or an object has a
+/// repeated key (last-wins needs the tree) or more than 256 keys.
+fn compact_stream(text: &str, write: bool, out: &mut String, top: &mut Top) -> Option<()> {
+    struct Frame {
+        object: bool,
+        first: bool,
+        keys_from: usize,
+    }
+    let mut r = evmatch_json::Reader::new(text);
+    let mut stack: Vec<Frame> = Vec::with_capacity(8);
+    let mut keys: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(32);
+    let mut top_key: Option<&'static str> = None;
+    while let Some(tok) = r.next_token().ok()? {
+        use evmatch_json::Token;
+        if let Token::Key(k) = tok {
+            let f = stack.last_mut()?;
+            if !f.first && write {
+                out.push(',');
+            }
+            f.first = false;
+            let own = keys.get(f.keys_from..).unwrap_or(&[]);
+            if own.len() >= 256 || own.contains(&k) {
+                return None;
+            }
+            if write {
+                write_json_string(&k, out);
+                out.push(':');
+            }
+            top_key = None;
+            if stack.len() == 1 {
+                top_key = match k.as_ref() {
+                    "id" => Some("id"),
+                    "region" => Some("region"),
+                    "account" => Some("account"),
+                    "time" => Some("time"),
+                    _ => None,
+                };
+            }
+            keys.push(k);
+            continue;
+        }
+        match tok {
+            Token::EndObject => {
+                let f = stack.pop()?;
+                keys.truncate(f.keys_from);
+                if write {
+                    out.push('}');
+                }
+            }
+            Token::EndArray => {
+                stack.pop()?;
+                if write {
+                    out.push(']');
+                }
+            }
+            value => {
+                if let Some(f) = stack.last_mut().filter(|f| !f.object) {
+                    if !f.first && write {
+                        out.push(',');
+                    }
+                    f.first = false;
+                }
+                let key = top_key.take();
+                match value {
+                    Token::StartObject => {
+                        stack.push(Frame {
+                            object: true,
+                            first: true,
+                            keys_from: keys.len(),
+                        });
+                        if write {
+                            out.push('{');
+                        }
+                    }
+                    Token::StartArray => {
+                        stack.push(Frame {
+                            object: false,
+                            first: true,
+                            keys_from: keys.len(),
+                        });
+                        if write {
+                            out.push('[');
+                        }
+                    }
+                    Token::String(v) => {
+                        if let Some(slot) = key.and_then(|k| top.slot(k)) {
+                            *slot = (!v.is_empty()).then(|| v.to_string());
+                        }
+                        if write {
+                            write_json_string(&v, out);
+                        }
+                    }
+                    Token::Number(n) => {
+                        if write {
+                            out.push_str(n);
+                        }
+                    }
+                    Token::Bool(b) => {
+                        if write {
+                            out.push_str(if b { "true" } else { "false" });
+                        }
+                    }
+                    _ => {
+                        if write {
+                            out.push_str("null");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    r.finish().ok()?;
+    Some(())
+}
+
+/// Percent-encodes every byte outside `A-Za-z0-9-._~:@` (so `/` separates
+/// the parts of an idempotency key unambiguously and the key fits in an
+/// HTTP header).
+pub fn percent(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn now_iso8601() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    iso8601(secs)
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic
+/// Gregorian calendar, days-from-civil inverted).
+pub fn iso8601(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_704_067_199), "2023-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn spec_6_backoff_is_exponential_capped_and_jittered() {
+        let c = RouterConfig {
+            retry_base: Duration::from_millis(100),
+            retry_cap: Duration::from_millis(1000),
+            jitter: false,
+            ..RouterConfig::default()
+        };
+        let mut rng = 7;
+        let steps: Vec<u128> = (1..=6)
+            .map(|a| backoff(&c, a, &mut rng).as_millis())
+            .collect();
+        assert_eq!(steps, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff(&c, 185, &mut rng).as_millis(), 1000);
+        let j = RouterConfig { jitter: true, ..c };
+        let draws: Vec<Duration> = (0..200).map(|_| backoff(&j, 3, &mut rng)).collect();
+        assert!(draws.iter().all(|d| *d <= Duration::from_millis(400)));
+        // Full jitter spreads over the whole step.
+        assert!(draws.iter().any(|d| *d < Duration::from_millis(100)));
+        assert!(draws.iter().any(|d| *d > Duration::from_millis(300)));
+    }
+
+    #[test]
+    fn streamed_compact_form_is_the_trees() {
+        for e in [
+            r#"{"a":1}"#,
+            r#" { "id" : "x\u0041\n" , "n": [1, 2.50, -3e2, {"b": null, "c": [true, false, []]}, {}],
+                 "s": "é\"\\/\u0001", "region": "eu-west-1", "time": "T" } "#,
+            r#"{"nested": {"k": {"k": {"k": [[[]]]}}}, "e": ""}"#,
+        ] {
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let (mut out, mut top) = (String::new(), Top::default());
+            compact_stream(e, true, &mut out, &mut top).unwrap();
+            assert_eq!(out, transform::to_compact(&tree), "{e}");
+            let t = Top::of(&tree);
+            assert_eq!((top.id, top.region, top.time), (t.id, t.region, t.time));
+        }
+        // Text already in the compact form is used as it is.
+        for (e, is) in [
+            (
+                r#"{"a":1,"s":"x\u001F\n\"é","b":[1,{"a":2}],"id":"i","time":"T"}"#,
+                true,
+            ),
+            (r#"  {"a":[],"o":{}}  "#, true),
+            (r#"{"a": 1}"#, false),
+            (r#"{"s":"\/"}"#, false),
+            (r#"{"s":"\u0041"}"#, false),
+            (r#"{"s":"\u001f"}"#, false),
+            (r#"{"s":"\u000A"}"#, false),
+            (r#"{"a":1,"a":2}"#, false),
+            (r#"{"id":"a\"b"}"#, false),
+        ] {
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let c = canonical(e);
+            assert_eq!(c.is_some(), is, "{e}");
+            if let Some(top) = c {
+                assert_eq!(e.trim(), transform::to_compact(&tree), "{e}");
+                let t = Top::of(&tree);
+                assert_eq!((top.id, top.time), (t.id, t.time));
+            }
+        }
+        // Repeated keys (last wins) and invalid text take the tree's path.
+        for e in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":{"b":1,"b":1}}"#,
+            r#"{"a":"#,
+            r#"{"a":1} x"#,
+        ] {
+            let (mut out, mut top) = (String::new(), Top::default());
+            assert!(compact_stream(e, true, &mut out, &mut top).is_none(), "{e}");
+        }
+        // The same key in sibling objects is fine.
+        let (mut out, mut top) = (String::new(), Top::default());
+        assert!(compact_stream(r#"[{"a":1},{"a":2}]"#, true, &mut out, &mut top).is_some());
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(percent("a-b_c.d~e:f@g"), "a-b_c.d~e:f@g");
+        assert_eq!(percent("a/b c%é"), "a%2Fb%20c%25%C3%A9");
+        // Stable across runs and platforms: pinned values.
+        assert_eq!(stable_hash(b""), stable_hash(b""));
+        assert_ne!(stable_hash(b"a"), stable_hash(b"b"));
+        assert_ne!(stable_hash(b"12345678a"), stable_hash(b"12345678b"));
+        assert_eq!(
+            format!("{:016x}", stable_hash(b"{\"source\":\"a\"}")),
+            "74de58eae53df493"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! The built-in targets: `stdout:`, `file://`, `http://` and `exec:`
+//! ([`Endpoint`]), as [`Deliver`] implementations.
+//!
+//! `stdout:` and `file://` write one line per delivery, by default a record
+//! `{"idempotency_key":K,"rule":R,"target":T,"body":B}` where `B` is the
+//! body as JSON (a JSON string for text templates), or the body alone with
+//! [`SinkOptions::raw_bodies`]. `http://` POSTs the body with an
+//! `Idempotency-Key` header. `exec:` runs the command through the shell
+//! with the body and a newline on stdin and `EVMATCH_IDEMPOTENCY_KEY`,
+//! `EVMATCH_RULE`, `EVMATCH_TARGET`, `EVMATCH_ATTEMPT` in its environment;
+//! a non-zero exit is a retriable failure.
+
+use crate::http::{self, HttpUrl};
+use crate::target::{Deliver, Delivery, DeliveryError, Endpoint, ErrorCode};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Settings of the built-in targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// `stdout:` and `file://` write the body alone instead of a record.
+    pub raw_bodies: bool,
+    /// Connect, send and receive timeout of `http://` targets (AWS gives
+    /// API destinations 5 seconds).
+    pub http_timeout: Duration,
+    /// Most deliveries handed to a file at once.
+    pub file_batch: usize,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            raw_bodies: false,
+            http_timeout: Duration::from_secs(5),
+            file_batch: 256,
+        }
+    }
+}
+
+/// The built-in target for `endpoint`; `Err` for endpoints without one
+/// ([`Endpoint::Aws`], [`Endpoint::Custom`], `https://`) or a file that
+/// cannot be opened.
+pub fn builtin(
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+    options: &SinkOptions,
+) -> Result<Box<dyn Deliver>, String> {
+    match endpoint {
+        Endpoint::Stdout => Ok(Box::new(LineTarget::stdout(options))),
+        Endpoint::File(p) => Ok(Box::new(LineTarget::file(p.clone(), options)?)),
+        Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options)?)),
+        Endpoint::Exec(cmd) => Ok(Box::new(ExecTarget {
+            command: cmd.clone(),
+        })),
+        Endpoint::Aws(arn) => Err(format!(
+            "{arn} is an AWS ARN without a local mapping (map it to a local URL)"
+        )),
+        Endpoint::Custom { url, .. } => Err(format!("no built-in target for {url}")),
+        #[allow(unreachable_patterns)]
+        other => Err(format!("no built-in target for {other:?}")),
+    }
+}
+
+/// Appends a line-oriented record of `d` to `out`.
+pub fn write_record(d: &Delivery<'_>, raw: bool, out: &mut Vec<u8>) {
+    if raw {
+        out.extend_from_slice(d.body.as_bytes());
+    } else {
+        out.extend_from_slice(b"{\"idempotency_key\":");
+        json_str(d.idempotency_key, out);
+        out.extend_from_slice(&middle(d));
+        write_body(d, out);
+    }
+    out.push(b'\n');
+}
+
+/// `,"rule":R,"target":T,"body":` of a record.
+fn middle(d: &Delivery<'_>) -> Vec<u8> {
+    let mut m = Vec::with_capacity(32 + d.rule_name.len() + d.target_id.len());
+    m.extend_from_slice(b",\"rule\":");
+    json_str(d.rule_name, &mut m);
+    m.extend_from_slice(b",\"target\":");
+    json_str(d.target_id, &mut m);
+    m.extend_from_slice(b",\"body\":");
+    m
+}
+
+fn write_body(d: &Delivery<'_>, out: &mut Vec<u8>) {
+    if d.body_is_json {
+        out.extend_from_slice(d.body.as_bytes());
+    } else {
+        json_str(d.body, out);
+    }
+    out.push(b'}');
+}
+
+fn json_str(s: &str, out: &mut Vec<u8>) {
+    // Keys and ids rarely need escaping: copy them as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    let mut t = String::with_capacity(s.len() + 2);
+    crate::transform::write_json_string(s, &mut t);
+    out.extend_from_slice(t.as_bytes());
+}
+
+enum Sink {
+    Stdout,
+    File(File),
+}
+
+/// `stdout:` and `file://`: one line per delivery, a batch in one write.
+struct LineTarget {
+    sink: Mutex<Sink>,
+    name: String,
+    raw: bool,
+    batch: usize,
+}
+
+impl LineTarget {
+    fn stdout(o: &SinkOptions) -> Self {
+        LineTarget {
+            sink: Mutex::new(Sink::Stdout),
+            name: "stdout".into(),
+            raw: o.raw_bodies,
+            batch: o.file_batch.max(1),
+        }
+    }
+
+    fn file(path: PathBuf, o: &SinkOptions) -> Result<Self, String> {
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {} for appending: {e}", path.display()))?;
+        Ok(LineTarget {
+            sink: Mutex::new(Sink::File(f)),
+            name: path.display().to_string(),
+            raw: o.raw_bodies,
+            batch: o.file_batch.max(1),
+        })
+    }
+}
+
+impl Deliver for LineTarget {
+    fn deliver(&self, delivery: &Delivery<'_>) -> Result<(), DeliveryError> {
+        let mut r = Vec::with_capacity(1);
+        self.deliver_batch(std::slice::from_ref(delivery), &mut r);
+        r.pop()
+            .unwrap_or_else(|| Err(DeliveryError::new(ErrorCode::Other, "no result")))
+    }
+
+    fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
+        let mut buf = Vec::with_capacity(batch.iter().map(|d| d.body.len() + 96).sum());
+        // The rule and target part, once per run of equal ones.
+        let mut mid: Option<(&str, &str, Vec<u8>)> = None;
+        for d in batch {
+            if self.raw {
+                write_record(d, true, &mut buf);
+                continue;
+            }
+            if !mid
+                .as_ref()
+                .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
+            {
+                mid = Some((d.rule_name, d.target_id, middle(d)));
+            }
+            buf.extend_from_slice(b"{\"idempotency_key\":");
+            json_str(d.idempotency_key, &mut buf);
+            if let Some((_, _, m)) = &mid {
+                buf.extend_from_slice(m);
+            }
+            write_body(d, &mut buf);
+            buf.push(b'\n');
+        }
+        // One write for the batch: either it all lands or it is all retried
+        // (a partial write can duplicate lines; at-least-once allows it).
+        let written = match self.sink.lock() {
+            Ok(mut s) => match &mut *s {
+                Sink::Stdout => {
+                    let mut o = std::io::stdout().lock();
+                    o.write_all(&buf).and_then(|()| o.flush())
+                }
+                Sink::File(f) => f.write_all(&buf),
+            },
+            Err(_) => Err(std::io::Error::other("a delivery thread panicked")),
+        };
+        for _ in batch {
+            results.push(written.as_ref().map(|_| ()).map_err(|e| {
+                DeliveryError::new(
+                    ErrorCode::Other,
+                    format!("cannot write to {}: {e}", self.name),
+                )
+            }));
+        }
+    }
+
+    fn max_concurrency(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn max_batch(&self) -> usize {
+        self.batch
+    }
+}
+
+/// `http://`: a POST per delivery.
+struct HttpTarget {
+    url: HttpUrl,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+}
+
+impl HttpTarget {
+    fn new(url: &str, headers: &[(String, String)], o: &SinkOptions) -> Result<Self, String> {
+        let parsed = HttpUrl::parse(url)?;
+        for (k, v) in headers {
+            http::check_header(k, v)?;
+        }
+        Ok(HttpTarget {
+            url: parsed,
+            headers: headers.to_vec(),
+            timeout: o.http_timeout,
+        })
+    }
+}
+
+impl Deliver for HttpTarget {
+    fn deliver(&self, d: &Delivery<'_>) -> Result<(), DeliveryError> {
+        http::post(
+            &self.url,
+            &self.headers,
+            d.idempotency_key,
+            d.body,
+            self.timeout,
+        )
+        .map(|_| ())
+    }
+}
+
+/// `exec:COMMAND`: the shell runs COMMAND with the body on stdin.
+struct ExecTarget {
+    command: String,
+}
+
+impl Deliver for ExecTarget {
+    fn deliver(&self, d: &Delivery<'_>) -> Result<(), DeliveryError> {
+        let mut cmd = if cfg!(windows) {
+            let mut c = Command::new("cmd");
+            c.arg("/C").arg(&self.command);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(&self.command);
+            c
+        };
+        cmd.stdin(Stdio::piped())
+            .env("EVMATCH_IDEMPOTENCY_KEY", d.idempotency_key)
+            .env("EVMATCH_RULE", d.rule_name)
+            .env("EVMATCH_TARGET", d.target_id)
+            .env("EVMATCH_ATTEMPT", d.attempt.to_string());
+        let mut child = cmd.spawn().map_err(|e| {
+            DeliveryError::transient(
+                ErrorCode::Other,
+                format!("cannot run {}: {e}", self.command),
+            )
+        })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that does not read its input is not a failure.
+            let _ = stdin
+                .write_all(d.body.as_bytes())
+                .and_then(|()| stdin.write_all(b"\n"));
+        }
+        let status = child.wait().map_err(|e| {
+            DeliveryError::transient(ErrorCode::Other, format!("{}: {e}", self.command))
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(DeliveryError::transient(
+                ErrorCode::Other,
+                format!("{} failed: {status}", self.command),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn d<'a>(body: &'a str, json: bool) -> Delivery<'a> {
+        Delivery {
+            body,
+            rule_name: "r",
+            target_id: "t",
+            event_id: Some("e1"),
+            idempotency_key: "e1/r/t",
+            attempt: 1,
+            body_is_json: json,
+        }
+    }
+
+    #[test]
+    fn records() {
+        let mut o = Vec::new();
+        write_record(&d(r#"{"a":1}"#, true), false, &mut o);
+        write_record(&d("x \"y\"", false), false, &mut o);
+        write_record(&d("raw", false), true, &mut o);
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "{\"idempotency_key\":\"e1/r/t\",\"rule\":\"r\",\"target\":\"t\",\"body\":{\"a\":1}}\n\
+             {\"idempotency_key\":\"e1/r/t\",\"rule\":\"r\",\"target\":\"t\",\"body\":\"x \\\"y\\\"\"}\n\
+             raw\n"
+        );
+    }
+
+    #[test]
+    fn no_builtin_for_aws_or_https() {
+        let o = SinkOptions::default();
+        assert!(builtin(&Endpoint::Aws("arn:aws:sqs:x".into()), &[], &o).is_err());
+        assert!(builtin(&Endpoint::Http("https://h/".into()), &[], &o).is_err());
+        let bad = [("X\r\n".to_string(), "v".to_string())];
+        assert!(builtin(&Endpoint::Http("http://h/".into()), &bad, &o).is_err());
+    }
+}
