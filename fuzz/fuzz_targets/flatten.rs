@@ -12,6 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
 static MACHINES: OnceLock<[evmatch::Machine; 2]> = OnceLock::new();
+static EARLY: OnceLock<[evmatch::Machine; 2]> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let machines = MACHINES.get_or_init(|| {
@@ -29,10 +30,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Early exit may stop before an error, but must not crash.
-    let mut early = diff::validity_machine(Config {
-        array_consistency: true,
-        early_exit: true,
+    let early = EARLY.get_or_init(|| {
+        let config = Config {
+            array_consistency: true,
+            early_exit: true,
+        };
+        let mut forced = diff::validity_machine(config);
+        forced.force_wildcard_index(true);
+        [diff::validity_machine(config), forced]
     });
-    early.force_wildcard_index(data.len() % 2 == 0);
-    let _ = early.matches(&mut evmatch::Scratch::new(), data, &mut Vec::new());
+    for m in early {
+        let _ = m.matches(&mut evmatch::Scratch::new(), data, &mut Vec::new());
+    }
 });
