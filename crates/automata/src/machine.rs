@@ -20,7 +20,7 @@
 use crate::values::{AtomId, LeafRef, ValueIndex};
 use crate::Config;
 use ahash::AHashMap;
-use evmatch_event::{compatible, FlatEvent, Leaf};
+use evmatch_event::{FlatEvent, Leaf};
 use evmatch_pattern::{Matcher, Pattern};
 
 pub(crate) type PathId = u32;
@@ -131,6 +131,8 @@ pub struct Machine {
     absence_only: Vec<BranchId>,
     live_rules: usize,
     force_wild_index: bool,
+    /// Event nesting limit; `None`: `evmatch_event::DEFAULT_MAX_DEPTH`.
+    pub(crate) depth_limit: Option<usize>,
 }
 
 /// Per-thread scratch space for matching; reuse it across events.
@@ -739,14 +741,5 @@ fn matcher_heap(m: &Matcher) -> usize {
     match m {
         Matcher::Exact(_) | Matcher::Numeric(_) | Matcher::Exists(_) | Matcher::Cidr(_) => 32,
         _ => 64,
-    }
-}
-
-impl Scratch {
-    pub(crate) fn compatible_fields(&self, a: u32, b: u32) -> bool {
-        match (self.fields.get(a as usize), self.fields.get(b as usize)) {
-            (Some(x), Some(y)) => compatible(self.chain(x), self.chain(y)),
-            _ => true,
-        }
     }
 }

@@ -21,6 +21,12 @@ use std::fmt;
 
 pub use evmatch_json::DEFAULT_MAX_DEPTH;
 
+/// The highest depth limit an event can be given, equal to the default:
+/// matching and flattening recurse once per level of nesting, and this
+/// many levels fit in a 2 MiB thread stack (the default for spawned
+/// threads), in debug builds too. Larger limits are lowered to this.
+pub const MAX_DEPTH_CEILING: usize = DEFAULT_MAX_DEPTH;
+
 /// A leaf value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leaf {
@@ -133,8 +139,10 @@ pub fn parse(bytes: &[u8]) -> Result<Value, EventError> {
     parse_with_depth(bytes, DEFAULT_MAX_DEPTH)
 }
 
-/// Parses event bytes with an explicit depth limit.
+/// Parses event bytes with an explicit depth limit, capped at
+/// [`MAX_DEPTH_CEILING`].
 pub fn parse_with_depth(bytes: &[u8], max_depth: usize) -> Result<Value, EventError> {
+    let max_depth = max_depth.min(MAX_DEPTH_CEILING);
     let text = std::str::from_utf8(bytes).map_err(|e| EventError::Utf8 {
         offset: e.valid_up_to(),
     })?;
@@ -143,6 +151,15 @@ pub fn parse_with_depth(bytes: &[u8], max_depth: usize) -> Result<Value, EventEr
 
 /// Flattens an event; the top level must be an object.
 pub fn flatten(event: &Value) -> Result<FlatEvent, EventError> {
+    flatten_with_depth(event, DEFAULT_MAX_DEPTH)
+}
+
+/// Flattens an event nested at most `max_depth` deep (containers below
+/// the top-level object, as [`parse_with_depth`] counts them, so a value
+/// that parsed within a limit flattens within it). Capped at
+/// [`MAX_DEPTH_CEILING`].
+pub fn flatten_with_depth(event: &Value, max_depth: usize) -> Result<FlatEvent, EventError> {
+    let max_depth = max_depth.min(MAX_DEPTH_CEILING);
     let Value::Object(members) = event else {
         return Err(EventError::NotAnObject);
     };
@@ -160,6 +177,7 @@ pub fn flatten(event: &Value) -> Result<FlatEvent, EventError> {
             &mut next_array,
             &mut out.fields,
             1,
+            max_depth,
         )?;
     }
     Ok(out)
@@ -172,11 +190,10 @@ fn walk(
     next_array: &mut u32,
     out: &mut Vec<Field>,
     depth: usize,
+    max_depth: usize,
 ) -> Result<(), EventError> {
-    if depth > DEFAULT_MAX_DEPTH {
-        return Err(EventError::TooDeep {
-            limit: DEFAULT_MAX_DEPTH,
-        });
+    if depth > max_depth {
+        return Err(EventError::TooDeep { limit: max_depth });
     }
     let leaf = match v {
         Value::Object(members) => {
@@ -185,7 +202,7 @@ fn walk(
                 path.truncate(base);
                 path.push('.');
                 path.push_str(k);
-                walk(child, path, arrays, next_array, out, depth + 1)?;
+                walk(child, path, arrays, next_array, out, depth + 1, max_depth)?;
             }
             path.truncate(base);
             return Ok(());
@@ -195,7 +212,7 @@ fn walk(
             *next_array = next_array.wrapping_add(1);
             for (i, child) in items.iter().enumerate() {
                 arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
-                walk(child, path, arrays, next_array, out, depth + 1)?;
+                walk(child, path, arrays, next_array, out, depth + 1, max_depth)?;
                 arrays.pop();
             }
             return Ok(());
