@@ -53,6 +53,24 @@ pub struct MatchArgs {
     #[arg(long, value_name = "N")]
     pub max_pattern_size: Option<usize>,
 
+    /// Longest accepted event line, in bytes (0: no limit). A longer line
+    /// is reported as a bad line and skipped without being held in memory
+    /// [default: 1048576]
+    #[arg(long, value_name = "N")]
+    pub max_line_bytes: Option<usize>,
+
+    /// Most rules the rules file may hold (0: no limit) [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub max_rules: Option<usize>,
+
+    /// Deepest accepted event nesting, 1 to 1000 [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub max_event_depth: Option<usize>,
+
+    /// Deepest accepted pattern nesting, 1 to 1000 [default: 256]
+    #[arg(long, value_name = "N")]
+    pub max_pattern_depth: Option<usize>,
+
     /// Worker threads (0 or absent: one per core). Output stays in input
     /// order and --count totals are exact whatever the number
     #[arg(long, short = 'j', value_name = "N")]
@@ -105,17 +123,36 @@ enum Stop {
 /// Runs the match command; returns the exit status.
 pub fn run(args: Vec<OsString>) -> u8 {
     let args = MatchArgs::parse_from(args);
+    let limits = match Limits::from_args(&args) {
+        Ok(l) => l,
+        Err(message) => {
+            common::error(&message);
+            return EXIT_FATAL;
+        }
+    };
     let rules = match common::load_rules_file(&args.rules) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let options = common::compile_options(args.max_pattern_size);
+    if limits.max_rules > 0 && rules.len() > limits.max_rules {
+        common::error(&format!(
+            "{}: {} rules, more than the limit of {} (--max-rules)",
+            display(&args.rules),
+            rules.len(),
+            limits.max_rules
+        ));
+        return EXIT_FATAL;
+    }
+    let mut options = common::compile_options(args.max_pattern_size);
+    options.max_depth = limits.max_pattern_depth;
     let config = Config {
         array_consistency: !args.no_array_consistency,
         early_exit: args.early_exit,
     };
 
-    let mut builder = RuleSet::builder().config(config);
+    let mut builder = RuleSet::builder()
+        .config(config)
+        .max_event_depth(limits.max_event_depth);
     let mut file_index = Vec::new();
     let mut invalid = false;
     let rules_name = display(&args.rules);
@@ -185,6 +222,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         with_event: args.with_event,
         with_file: inputs.len() > 1,
         quiet: args.quiet,
+        max_line: limits.max_line_bytes,
         labels: inputs.iter().map(Input::label).collect(),
         output_names: inputs.iter().map(Input::output_name).collect(),
     };
@@ -221,6 +259,46 @@ pub fn run(args: Vec<OsString>) -> u8 {
     }
 }
 
+/// Default of `--max-line-bytes`: 1 MiB, four times the largest event
+/// PutEvents accepts (256 KB, SPEC.md §3.3).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+/// Default of `--max-rules`.
+pub const DEFAULT_MAX_RULES: usize = 100_000;
+
+/// The input limits of one run (SECURITY.md).
+struct Limits {
+    /// 0: none.
+    max_line_bytes: usize,
+    /// 0: none.
+    max_rules: usize,
+    max_event_depth: usize,
+    max_pattern_depth: usize,
+}
+
+impl Limits {
+    fn from_args(args: &MatchArgs) -> Result<Limits, String> {
+        let depth = |v: Option<usize>, default: usize, flag: &str| match v {
+            None => Ok(default),
+            Some(d) if (1..=1000).contains(&d) => Ok(d),
+            Some(d) => Err(format!("{flag} must be between 1 and 1000, not {d}")),
+        };
+        Ok(Limits {
+            max_line_bytes: args.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES),
+            max_rules: args.max_rules.unwrap_or(DEFAULT_MAX_RULES),
+            max_event_depth: depth(
+                args.max_event_depth,
+                evmatch::parts::event::DEFAULT_MAX_DEPTH,
+                "--max-event-depth",
+            )?,
+            max_pattern_depth: depth(
+                args.max_pattern_depth,
+                evmatch::CompileOptions::default().max_depth,
+                "--max-pattern-depth",
+            )?,
+        })
+    }
+}
+
 fn check_readable(p: &Path) -> io::Result<()> {
     let meta = std::fs::File::open(p)?.metadata()?;
     if meta.is_dir() {
@@ -250,6 +328,8 @@ struct Job<'a> {
     with_event: bool,
     with_file: bool,
     quiet: bool,
+    /// Longest line, in bytes (0: no limit).
+    max_line: usize,
     /// Per input: the name used in messages.
     labels: Vec<String>,
     /// Per input: the name used in the "file" key of output lines.
@@ -269,6 +349,9 @@ struct Block {
     /// Line number of the first line of `data` (1-based).
     first_line: usize,
     data: Vec<u8>,
+    /// Instead of lines: one line longer than `--max-line-bytes`, of this
+    /// many bytes, skipped unread.
+    too_long: Option<u64>,
 }
 
 /// A processed block: what to print, in input order.
@@ -302,6 +385,14 @@ impl Worker {
     fn process(&mut self, job: &Job<'_>, block: &Block) -> Done {
         let mut out = Vec::new();
         let mut err = Vec::new();
+        if let Some(len) = block.too_long {
+            self.too_long(job, block.input, block.first_line, len, &mut err);
+            return Done {
+                seq: block.seq,
+                out,
+                err,
+            };
+        }
         let mut line_no = block.first_line;
         let mut rest: &[u8] = &block.data;
         while !rest.is_empty() {
@@ -312,6 +403,10 @@ impl Worker {
             rest = next.get(1..).unwrap_or(&[]);
             let this = line_no;
             line_no += 1;
+            if job.max_line > 0 && line.len() > job.max_line {
+                self.too_long(job, block.input, this, line.len() as u64, &mut err);
+                continue;
+            }
             if let Some(l) = line.strip_suffix(b"\r") {
                 line = l;
             }
@@ -327,6 +422,28 @@ impl Worker {
             seq: block.seq,
             out,
             err,
+        }
+    }
+
+    /// Reports a line longer than `--max-line-bytes`.
+    fn too_long(
+        &mut self,
+        job: &Job<'_>,
+        input: usize,
+        line_no: usize,
+        len: u64,
+        err: &mut Vec<u8>,
+    ) {
+        self.bad_lines += 1;
+        if !job.quiet {
+            let label = job.labels.get(input).map_or("", String::as_str);
+            err.extend_from_slice(
+                format!(
+                    "evmatch: {label}:{line_no}: the line is {len} bytes long, more than the limit of {} (--max-line-bytes)\n",
+                    job.max_line
+                )
+                .as_bytes(),
+            );
         }
     }
 
@@ -400,8 +517,14 @@ impl Worker {
 
 /// Reads every input as blocks of whole lines, in order, calling `emit`
 /// with each. Stops at the first error `emit` returns.
+///
+/// A line longer than `max_line` bytes (0: no limit) is never held whole:
+/// once its unfinished part passes the limit, the rest of it is read and
+/// dropped up to its newline, and it is handed on as a `too_long` block of
+/// its own, so memory stays bounded by the block size and the limit.
 fn read_blocks(
     inputs: &[Input],
+    max_line: usize,
     mut emit: impl FnMut(Block) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut seq = 0u64;
@@ -421,10 +544,17 @@ fn read_blocks(
         let mut eof = false;
         while !eof {
             let mut data = std::mem::take(&mut carry);
+            // Where the unfinished last line of `data` starts.
+            let mut tail = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
             let mut scanned = 0usize;
+            let mut overlong = false;
             // Fill up to BLOCK bytes, and on until the block holds a newline.
             loop {
                 let len = data.len();
+                if max_line > 0 && len - tail > max_line {
+                    overlong = true;
+                    break;
+                }
                 if len >= BLOCK
                     && memchr::memchr(b'\n', data.get(scanned..).unwrap_or(&[])).is_some()
                 {
@@ -442,7 +572,12 @@ fn read_blocks(
                         eof = true;
                         break;
                     }
-                    Ok(n) => data.truncate(len + n),
+                    Ok(n) => {
+                        data.truncate(len + n);
+                        if let Some(i) = memchr::memrchr(b'\n', data.get(len..).unwrap_or(&[])) {
+                            tail = len + i + 1;
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
                     Err(e) => {
                         data.truncate(len);
@@ -451,27 +586,69 @@ fn read_blocks(
                     }
                 }
             }
-            if !eof {
+            if !eof || overlong {
                 // Keep the partial last line for the next block.
-                let cut = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
-                carry = data.split_off(cut);
+                carry = data.split_off(tail);
             }
-            if data.is_empty() {
-                continue;
+            if !data.is_empty() {
+                let lines = memchr::memchr_iter(b'\n', &data).count();
+                emit(Block {
+                    seq,
+                    input: k,
+                    first_line: line,
+                    data,
+                    too_long: None,
+                })?;
+                seq += 1;
+                line += lines;
             }
-            let lines = memchr::memchr_iter(b'\n', &data).count();
-            let block = Block {
-                seq,
-                input: k,
-                first_line: line,
-                data,
-            };
-            seq += 1;
-            line += lines;
-            emit(block)?;
+            if overlong {
+                let (len, rest, at_eof) = skip_line(&mut *reader, carry.len() as u64, input)?;
+                emit(Block {
+                    seq,
+                    input: k,
+                    first_line: line,
+                    data: Vec::new(),
+                    too_long: Some(len),
+                })?;
+                seq += 1;
+                line += 1;
+                carry = rest;
+                eof = at_eof;
+            }
         }
     }
     Ok(())
+}
+
+/// Reads and drops the rest of a line of which `seen` bytes were read.
+/// Returns the line's length (without its newline), what was read after
+/// the newline, and whether the input ended.
+fn skip_line(
+    reader: &mut dyn Read,
+    seen: u64,
+    input: &Input,
+) -> Result<(u64, Vec<u8>, bool), Stop> {
+    let mut len = seen;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok((len, Vec::new(), true)),
+            Ok(n) => {
+                let got = buf.get(..n).unwrap_or(&[]);
+                if let Some(i) = memchr::memchr(b'\n', got) {
+                    len += i as u64;
+                    return Ok((len, got.get(i + 1..).unwrap_or(&[]).to_vec(), false));
+                }
+                len += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                common::error(&format!("cannot read {}: {e}", input.label()));
+                return Err(Stop::Fatal);
+            }
+        }
+    }
 }
 
 /// Matches every input on `threads` threads, printing in input order.
@@ -484,7 +661,7 @@ fn run_blocks(
 ) -> Result<(), Stop> {
     if threads <= 1 {
         let mut w = Worker::new(job.rule_count);
-        let r = read_blocks(inputs, |block| {
+        let r = read_blocks(inputs, job.max_line, |block| {
             let done = w.process(job, &block);
             write_done(&done, out)
         });
@@ -517,7 +694,7 @@ fn run_blocks(
         drop(done_tx);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, |block| {
+        let mut result = read_blocks(inputs, job.max_line, |block| {
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {
                 pending.insert(done.seq, done);
