@@ -11,7 +11,12 @@
 //!
 //! Cases per property: 256 by default; set `EVMATCH_PROPTEST_CASES` for
 //! more (e.g. 100000 for a long local run).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/diff.rs"]
 mod diff;

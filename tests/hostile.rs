@@ -4,7 +4,12 @@
 //! values SECURITY.md lists). Sizes are chosen so that the debug build
 //! stays quick; where a test's full-size variant is slow in debug it is a
 //! separate `#[ignore]` test (run with `cargo test --release -- --ignored`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch::parts::{event, pattern};
 use evmatch::{compile, CompileOptions, Config, EventError, Machine, RuleSet, Scratch};

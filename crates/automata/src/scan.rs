@@ -34,7 +34,9 @@ pub(crate) struct ScanState {
 }
 
 /// Per-byte classes for string scanning: 1 for `"`, `\` and control
-/// characters, which end a fast run.
+/// characters, which end a fast run. Indexed by a `u8`: cannot be out of
+/// bounds.
+#[allow(clippy::indexing_slicing)]
 static STR_STOP: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -174,6 +176,7 @@ impl<'a> Scanner<'a, '_> {
             let Some(&c) = self.b.get(self.i) else {
                 return Err(Bail::Fallback);
             };
+            #[allow(clippy::indexing_slicing)] // a u8 into a 256-entry table
             if !STR_STOP[c as usize] {
                 self.i += 1;
                 continue;

@@ -398,7 +398,7 @@ impl Worker {
         while !rest.is_empty() {
             let (mut line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => rest.split_at(i),
-                None => (rest, &rest[rest.len()..]),
+                None => (rest, &[][..]),
             };
             rest = next.get(1..).unwrap_or(&[]);
             let this = line_no;

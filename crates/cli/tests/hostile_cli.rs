@@ -1,7 +1,12 @@
 //! Input limits and hostile input through the binary (issue 6, items 3
 //! and 4; SECURITY.md): every limit gives a clear message, and a single
 //! bad event line never stops the stream.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
