@@ -553,3 +553,49 @@ fn spec_2_12_array_consistency_search_is_not_a_product() {
     let r = rules(r#"{"a":{"q":["y"],"r":[{"exists":false}],"p":[{"exists":false}]}}"#);
     assert!(r.matches(ev.as_bytes()).unwrap().is_empty());
 }
+
+/// Deep arrays of many leaves: every field carries its array chain, so a
+/// 200 KB event of 100,000 leaves under 998 arrays used to take 1.6 GB
+/// (root cause: chains stored per field, depth x leaves). Flattening now
+/// stops at 64 MiB with a clear error, on both reading paths.
+#[test]
+fn deep_and_wide_events_are_bounded() {
+    let depth = 998;
+    let ones = vec!["1"; 100_000].join(",");
+    let ev = format!("{{\"a\":{}{ones}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let r = rules(r#"{"a":[2]}"#);
+    let limit = event::MAX_FLAT_BYTES;
+    assert_eq!(
+        r.matches(ev.as_bytes()),
+        Err(EventError::TooLarge { limit })
+    );
+    let repeated = ev.replacen("{", "{\"a\":0,", 1);
+    assert_eq!(
+        r.matches(repeated.as_bytes()),
+        Err(EventError::TooLarge { limit })
+    );
+    assert_eq!(
+        event::flatten(&event::parse(ev.as_bytes()).unwrap()),
+        Err(EventError::TooLarge { limit })
+    );
+    assert!(EventError::TooLarge { limit }
+        .to_string()
+        .contains("67108864 bytes"));
+    // Deep objects: paths grow instead.
+    let keys: Vec<String> = (0..50_000).map(|i| format!("\"k{i}\":1")).collect();
+    let deep_obj = format!(
+        "{}{{{}}}{}",
+        "{\"a\":".repeat(900),
+        keys.join(","),
+        "}".repeat(900)
+    );
+    assert_eq!(
+        event::flatten(&event::parse(deep_obj.as_bytes()).unwrap()),
+        Err(EventError::TooLarge { limit })
+    );
+    // Shallow events of the same size are fine.
+    let wide = format!("{{\"a\":[[{ones}]]}}");
+    assert!(r.matches(wide.as_bytes()).unwrap().is_empty());
+    let wide2 = wide.replacen("1", "2", 1);
+    assert_eq!(r.matches(wide2.as_bytes()).unwrap(), vec![0]);
+}

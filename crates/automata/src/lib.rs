@@ -107,11 +107,11 @@ impl Machine {
             early_exit: config.early_exit,
         };
         match scan::scan(self, scratch, event, opts) {
-            Ok(()) => {
+            Ok(()) if !scratch.too_large => {
                 self.end(scratch, out);
                 Ok(())
             }
-            Err(scan::Bail::Fallback) => {
+            Ok(()) | Err(scan::Bail::Fallback) => {
                 // The full parser gives the exact error, or the tree for
                 // what the fast path leaves to it (repeated keys).
                 let v = evmatch_event::parse_with_depth(event, max_depth)?;

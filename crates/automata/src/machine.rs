@@ -154,6 +154,9 @@ pub struct Scratch {
     tmp: Vec<AtomId>,
     pub(crate) fold_buf: String,
     pub(crate) scan: crate::scan::ScanState,
+    /// Set when the event's array positions passed
+    /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
+    pub(crate) too_large: bool,
 }
 
 /// A field of the event at a path some rule names.
@@ -527,6 +530,7 @@ impl Machine {
     /// Starts an event: clears the scratch from the previous one.
     pub(crate) fn begin(&self, s: &mut Scratch) {
         s.fit(self);
+        s.too_large = false;
         for &c in &s.cond_touched {
             if let Some(h) = s.cond_head.get_mut(c as usize) {
                 *h = NONE;
@@ -564,6 +568,12 @@ impl Machine {
             return;
         };
         if info.conds == 0 {
+            return;
+        }
+        // Each leaf keeps its whole chain: deep arrays of many leaves would
+        // cost depth x leaves. Past the budget, the full parser decides.
+        if (s.chains.len() + chain.len()).saturating_mul(8) > evmatch_event::MAX_FLAT_BYTES {
+            s.too_large = true;
             return;
         }
         let fi = s.fields.len() as u32;

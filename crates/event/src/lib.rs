@@ -27,6 +27,14 @@ pub use evmatch_json::DEFAULT_MAX_DEPTH;
 /// threads), in debug builds too. Larger limits are lowered to this.
 pub const MAX_DEPTH_CEILING: usize = DEFAULT_MAX_DEPTH;
 
+/// Most bytes of paths and array positions a flattened event may take
+/// (64 MiB). Every field carries its whole path and array chain, so a
+/// small event nesting many leaves deep (a 200 KB one can hold 100,000
+/// leaves under 1,000 arrays) would otherwise take gigabytes. Real events
+/// stay far below: a 256 KB event with 50,000 fields under short paths
+/// takes a few megabytes.
+pub const MAX_FLAT_BYTES: usize = 64 << 20;
+
 /// A leaf value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leaf {
@@ -117,6 +125,12 @@ pub enum EventError {
         /// The limit.
         limit: usize,
     },
+    /// Its fields would take more than [`MAX_FLAT_BYTES`] of paths and
+    /// array positions.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for EventError {
@@ -128,6 +142,10 @@ impl fmt::Display for EventError {
             EventError::TooDeep { limit } => {
                 write!(f, "event nesting is deeper than the limit of {limit}")
             }
+            EventError::TooLarge { limit } => write!(
+                f,
+                "the event is too large to flatten: its fields' paths and array positions would take more than {limit} bytes"
+            ),
         }
     }
 }
@@ -163,74 +181,84 @@ pub fn flatten_with_depth(event: &Value, max_depth: usize) -> Result<FlatEvent, 
     let Value::Object(members) = event else {
         return Err(EventError::NotAnObject);
     };
-    let mut out = FlatEvent::default();
-    let mut next_array = 0u32;
-    let mut path = String::new();
-    let mut arrays = Vec::new();
+    let mut w = Walker {
+        path: String::new(),
+        arrays: Vec::new(),
+        next_array: 0,
+        fields: Vec::new(),
+        max_depth,
+        budget: MAX_FLAT_BYTES,
+    };
     for (k, v) in members {
-        path.clear();
-        path.push_str(k);
-        walk(
-            v,
-            &mut path,
-            &mut arrays,
-            &mut next_array,
-            &mut out.fields,
-            1,
-            max_depth,
-        )?;
+        w.path.clear();
+        w.path.push_str(k);
+        w.walk(v, 1)?;
     }
-    Ok(out)
+    Ok(FlatEvent { fields: w.fields })
 }
 
-fn walk(
-    v: &Value,
-    path: &mut String,
-    arrays: &mut Vec<(u32, u32)>,
-    next_array: &mut u32,
-    out: &mut Vec<Field>,
-    depth: usize,
+/// State of one flattening.
+struct Walker {
+    path: String,
+    arrays: Vec<(u32, u32)>,
+    next_array: u32,
+    fields: Vec<Field>,
     max_depth: usize,
-) -> Result<(), EventError> {
-    if depth > max_depth {
-        return Err(EventError::TooDeep { limit: max_depth });
+    /// Bytes of paths and array positions still allowed.
+    budget: usize,
+}
+
+impl Walker {
+    fn walk(&mut self, v: &Value, depth: usize) -> Result<(), EventError> {
+        if depth > self.max_depth {
+            return Err(EventError::TooDeep {
+                limit: self.max_depth,
+            });
+        }
+        let leaf = match v {
+            Value::Object(members) => {
+                let base = self.path.len();
+                for (k, child) in members {
+                    self.path.truncate(base);
+                    self.path.push('.');
+                    self.path.push_str(k);
+                    self.walk(child, depth + 1)?;
+                }
+                self.path.truncate(base);
+                return Ok(());
+            }
+            Value::Array(items) => {
+                let id = self.next_array;
+                self.next_array = self.next_array.wrapping_add(1);
+                for (i, child) in items.iter().enumerate() {
+                    self.arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
+                    self.walk(child, depth + 1)?;
+                    self.arrays.pop();
+                }
+                return Ok(());
+            }
+            Value::String(s) => Leaf::String(s.clone()),
+            Value::Number(n) => Leaf::Number {
+                text: n.clone(),
+                value: comparable_f64(n),
+            },
+            Value::Bool(b) => Leaf::Bool(*b),
+            Value::Null => Leaf::Null,
+        };
+        let cost = self
+            .path
+            .len()
+            .saturating_add(self.arrays.len().saturating_mul(8));
+        self.budget = self.budget.checked_sub(cost).ok_or(EventError::TooLarge {
+            limit: MAX_FLAT_BYTES,
+        })?;
+        self.fields.push(Field {
+            path: self.path.clone(),
+            leaf,
+            arrays: self.arrays.clone(),
+        });
+        Ok(())
     }
-    let leaf = match v {
-        Value::Object(members) => {
-            let base = path.len();
-            for (k, child) in members {
-                path.truncate(base);
-                path.push('.');
-                path.push_str(k);
-                walk(child, path, arrays, next_array, out, depth + 1, max_depth)?;
-            }
-            path.truncate(base);
-            return Ok(());
-        }
-        Value::Array(items) => {
-            let id = *next_array;
-            *next_array = next_array.wrapping_add(1);
-            for (i, child) in items.iter().enumerate() {
-                arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
-                walk(child, path, arrays, next_array, out, depth + 1, max_depth)?;
-                arrays.pop();
-            }
-            return Ok(());
-        }
-        Value::String(s) => Leaf::String(s.clone()),
-        Value::Number(n) => Leaf::Number {
-            text: n.clone(),
-            value: comparable_f64(n),
-        },
-        Value::Bool(b) => Leaf::Bool(*b),
-        Value::Null => Leaf::Null,
-    };
-    out.push(Field {
-        path: path.clone(),
-        leaf,
-        arrays: arrays.clone(),
-    });
-    Ok(())
 }
 
 /// Converts a `serde_json::Value`. Number text is serde_json's rendering
