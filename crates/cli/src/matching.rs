@@ -63,6 +63,12 @@ pub struct MatchArgs {
     #[arg(long, value_name = "N")]
     pub max_rules: Option<usize>,
 
+    /// Most conditions all rules may expand to, counting every field of
+    /// every `$or` branch (0: no limit); about 64 bytes of memory each
+    /// [default: 10000000]
+    #[arg(long, value_name = "N")]
+    pub max_conditions: Option<usize>,
+
     /// Deepest accepted event nesting, 1 to 1000 [default: 1000]
     #[arg(long, value_name = "N")]
     pub max_event_depth: Option<usize>,
@@ -156,13 +162,21 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let mut file_index = Vec::new();
     let mut invalid = false;
     let rules_name = display(&args.rules);
-    for (i, (rule, compiled)) in rules
-        .iter()
-        .zip(common::compile_all(&rules, &options))
-        .enumerate()
-    {
-        match compiled {
+    let mut conditions = 0usize;
+    for (i, rule) in rules.iter().enumerate() {
+        // One at a time, so an oversized rule set stops before it is all
+        // in memory.
+        match evmatch::compile(&rule.pattern, &options) {
             Ok(p) => {
+                conditions = conditions
+                    .saturating_add(p.branches().iter().map(|b| b.fields().len()).sum::<usize>());
+                if limits.max_conditions > 0 && conditions > limits.max_conditions {
+                    common::error(&format!(
+                        "{rules_name}: the rules expand to more than {} conditions ($or branches times fields), at rule \"{}\" (line {}) (--max-conditions)",
+                        limits.max_conditions, rule.name, rule.line
+                    ));
+                    return EXIT_FATAL;
+                }
                 if rule.enabled {
                     builder.add_compiled(&rule.name, p);
                     file_index.push(i);
@@ -264,6 +278,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 /// Default of `--max-rules`.
 pub const DEFAULT_MAX_RULES: usize = 100_000;
+/// Default of `--max-conditions`: about 640 MB of matcher at ~64 bytes
+/// each; a rule of 1 KB can expand to 32,000 conditions through `$or`.
+pub const DEFAULT_MAX_CONDITIONS: usize = 10_000_000;
 
 /// The input limits of one run (SECURITY.md).
 struct Limits {
@@ -271,6 +288,8 @@ struct Limits {
     max_line_bytes: usize,
     /// 0: none.
     max_rules: usize,
+    /// 0: none.
+    max_conditions: usize,
     max_event_depth: usize,
     max_pattern_depth: usize,
 }
@@ -285,6 +304,7 @@ impl Limits {
         Ok(Limits {
             max_line_bytes: args.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES),
             max_rules: args.max_rules.unwrap_or(DEFAULT_MAX_RULES),
+            max_conditions: args.max_conditions.unwrap_or(DEFAULT_MAX_CONDITIONS),
             max_event_depth: depth(
                 args.max_event_depth,
                 evmatch::parts::event::DEFAULT_MAX_DEPTH,

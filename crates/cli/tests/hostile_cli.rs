@@ -232,3 +232,31 @@ fn rules_file_that_is_not_utf8() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn max_conditions() {
+    let dir = tmp();
+    // 3 x 2 $or branches of 2 fields each (x and y): 12 conditions, plus 1.
+    let r = write(
+        &dir,
+        "rules.json",
+        br#"{"small": {"a": ["x"]}, "or": {"$or": [{"x": [1]}, {"x": [2]}, {"x": [3]}], "z": {"$or": [{"y": [1]}, {"y": [2]}]}}}"#,
+    );
+    let out = run_stdin(
+        &["--max-conditions", "12", &r],
+        b"{\"x\":1,\"z\":{\"y\":2}}\n".to_vec(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!("evmatch: {r}: the rules expand to more than 12 conditions ($or branches times fields), at rule \"or\" (line 1) (--max-conditions)\n")
+    );
+    for ok in ["13", "0"] {
+        let out = run_stdin(
+            &["--max-conditions", ok, &r],
+            b"{\"x\":1,\"z\":{\"y\":2}}\n".to_vec(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "{\"line\":1,\"rules\":[\"or\"]}\n");
+    }
+}
