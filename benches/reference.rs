@@ -2,7 +2,12 @@
 //! as the number of (mostly non-matching) rules grows. They are the
 //! baseline the automaton (issue 4) must beat; the reference matcher's cost
 //! grows with the rule count by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use evmatch::RuleSet;

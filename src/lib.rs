@@ -75,6 +75,7 @@ pub struct RuleSetBuilder {
     options: CompileOptions,
     config: Config,
     rules: Vec<(String, Pattern)>,
+    max_event_depth: Option<usize>,
 }
 
 impl RuleSetBuilder {
@@ -92,6 +93,13 @@ impl RuleSetBuilder {
     /// Matching options (array consistency).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+
+    /// How deep events may nest (default and highest 1,000, see
+    /// [`Machine::set_max_depth`]).
+    pub fn max_event_depth(mut self, max_depth: usize) -> Self {
+        self.max_event_depth = Some(max_depth);
         self
     }
 
@@ -125,6 +133,9 @@ impl RuleSetBuilder {
     pub fn build(self) -> RuleSet {
         let (names, patterns): (Vec<String>, Vec<Pattern>) = self.rules.into_iter().unzip();
         let mut machine = Machine::new(self.config);
+        if let Some(d) = self.max_event_depth {
+            machine.set_max_depth(d);
+        }
         machine.add_all(patterns.iter());
         RuleSet {
             names,

@@ -2,7 +2,12 @@
 //! `testdata/README.md`) run against every engine and configuration, plus
 //! the reference library's array-consistency cases from
 //! `../shared/conformance/` when that folder is present.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch::{compile, CompileOptions, Config, FlatEvent, Machine, Pattern, RuleId, Scratch};
 use evmatch_automata::naive;

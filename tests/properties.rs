@@ -1,6 +1,11 @@
 //! Properties of matching that catch real mistakes: number model and
 //! ordering (SPEC.md §3.2), `$or` as a union of branches (SPEC.md §2.10).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch::RuleSet;
 use proptest::prelude::*;

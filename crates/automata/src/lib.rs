@@ -70,6 +70,20 @@ impl Default for Config {
 }
 
 impl Machine {
+    /// Sets how deep events may nest (default
+    /// [`evmatch_event::DEFAULT_MAX_DEPTH`], at most
+    /// [`evmatch_event::MAX_DEPTH_CEILING`]). Deeper events are rejected
+    /// with [`EventError::Json`] (the parser's depth error), whichever path
+    /// reads them.
+    pub fn set_max_depth(&mut self, max_depth: usize) {
+        self.depth_limit = Some(max_depth.min(evmatch_event::MAX_DEPTH_CEILING));
+    }
+
+    /// The event nesting limit.
+    pub fn max_depth(&self) -> usize {
+        self.depth_limit.unwrap_or(evmatch_event::DEFAULT_MAX_DEPTH)
+    }
+
     /// Appends to `out` the ids of the rules `event` (JSON bytes) matches,
     /// ascending. The event is validated as a whole unless
     /// [`Config::early_exit`] is on; an invalid one gives the same error
@@ -97,20 +111,21 @@ impl Machine {
             }
         };
         self.begin(scratch);
+        let max_depth = self.max_depth();
         let opts = scan::ScanOptions {
-            max_depth: evmatch_event::DEFAULT_MAX_DEPTH,
+            max_depth,
             early_exit: config.early_exit,
         };
         match scan::scan(self, scratch, event, all, opts) {
-            Ok(()) => {
+            Ok(()) if !scratch.too_large => {
                 self.end(scratch, out);
                 Ok(())
             }
-            Err(_) => {
+            Ok(()) | Err(_) => {
                 // The full parser gives the exact error, or the tree for
                 // what the fast path leaves to it (repeated keys).
-                let v = evmatch_event::parse(event)?;
-                let flat = evmatch_event::flatten(&v)?;
+                let v = evmatch_event::parse_with_depth(event, max_depth)?;
+                let flat = evmatch_event::flatten_with_depth(&v, max_depth)?;
                 self.matches_flat(scratch, &flat, out);
                 Ok(())
             }

@@ -20,7 +20,7 @@
 use crate::values::{AtomId, LeafRef, ValueIndex};
 use crate::Config;
 use ahash::AHashMap;
-use evmatch_event::{compatible, FlatEvent, Leaf};
+use evmatch_event::{FlatEvent, Leaf};
 use evmatch_pattern::{Matcher, Pattern};
 
 pub(crate) type PathId = u32;
@@ -145,6 +145,8 @@ pub struct Machine {
     /// Paths with at least one condition.
     live_paths: usize,
     force_wild_index: bool,
+    /// Event nesting limit; `None`: `evmatch_event::DEFAULT_MAX_DEPTH`.
+    pub(crate) depth_limit: Option<usize>,
 }
 
 /// Per-thread scratch space for matching; reuse it across events.
@@ -175,6 +177,9 @@ pub struct Scratch {
     epoch: u32,
     paths_seen: usize,
     pub(crate) scan: crate::scan::ScanState,
+    /// Set when the event's array positions passed
+    /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
+    pub(crate) too_large: bool,
 }
 
 /// A field of the event at a path some rule names.
@@ -620,6 +625,7 @@ impl Machine {
     /// Starts an event: clears the scratch from the previous one.
     pub(crate) fn begin(&self, s: &mut Scratch) {
         s.fit(self);
+        s.too_large = false;
         for &a in &s.atom_touched {
             if let Some(h) = s.atom_head.get_mut(a as usize) {
                 *h = NONE;
@@ -665,6 +671,12 @@ impl Machine {
             return;
         };
         if info.conds == 0 {
+            return;
+        }
+        // Each leaf keeps its whole chain: deep arrays of many leaves would
+        // cost depth x leaves. Past the budget, the full parser decides.
+        if (s.chains.len() + chain.len()).saturating_mul(8) > evmatch_event::MAX_FLAT_BYTES {
+            s.too_large = true;
             return;
         }
         if let Some(e) = s.path_epoch.get_mut(path as usize) {
@@ -948,14 +960,5 @@ fn matcher_heap(m: &Matcher) -> usize {
     match m {
         Matcher::Exact(_) | Matcher::Numeric(_) | Matcher::Exists(_) | Matcher::Cidr(_) => 32,
         _ => 64,
-    }
-}
-
-impl Scratch {
-    pub(crate) fn compatible_fields(&self, a: u32, b: u32) -> bool {
-        match (self.fields.get(a as usize), self.fields.get(b as usize)) {
-            (Some(x), Some(y)) => compatible(self.chain(x), self.chain(y)),
-            _ => true,
-        }
     }
 }

@@ -64,9 +64,15 @@ pub fn branch_matches(branch: &Branch, event: &FlatEvent, config: &Config) -> bo
 fn groups<'c, 'a>(conds: &'c [Cond<'a>]) -> Vec<Vec<&'c Cond<'a>>> {
     let mut parent: Vec<usize> = (0..conds.len()).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
+        while let Some(&up) = parent.get(i) {
+            if up == i {
+                break;
+            }
+            let grand = parent.get(up).copied().unwrap_or(up);
+            if let Some(slot) = parent.get_mut(i) {
+                *slot = grand;
+            }
+            i = up;
         }
         i
     }
@@ -78,7 +84,9 @@ fn groups<'c, 'a>(conds: &'c [Cond<'a>]) -> Vec<Vec<&'c Cond<'a>>> {
                 match owner.get(array) {
                     Some(&j) => {
                         let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                        parent[a] = b;
+                        if let Some(slot) = parent.get_mut(a) {
+                            *slot = b;
+                        }
                     }
                     None => {
                         owner.insert(*array, i);

@@ -37,7 +37,9 @@ pub(crate) struct ScanState {
 }
 
 /// Per-byte classes for string scanning: 1 for `"`, `\` and control
-/// characters, which end a fast run.
+/// characters, which end a fast run. Indexed by a `u8`: cannot be out of
+/// bounds.
+#[allow(clippy::indexing_slicing)]
 static STR_STOP: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -553,6 +555,7 @@ fn word(b: &[u8], i: usize, w: &[u8]) -> R<usize> {
 /// and whether escapes were seen. Validates escapes and rejects raw
 /// control characters (UTF-8 is checked separately).
 #[inline(always)]
+#[allow(clippy::indexing_slicing)] // a u8 into a 256-entry table
 fn string_end(b: &[u8], mut i: usize) -> R<(usize, bool)> {
     let mut escaped = false;
     loop {

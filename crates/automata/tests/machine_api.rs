@@ -1,6 +1,11 @@
 //! The machine's API contract: thread safety, in-place updates, scratch
 //! reuse and memory accounting (issue 4, item 3).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_automata::{Config, Machine, Scratch};
 use evmatch_pattern::{compile, CompileOptions};

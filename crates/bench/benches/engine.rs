@@ -8,6 +8,8 @@
 //!   non-matching rules.
 //!
 //! Quick: `cargo bench -p evmatch-bench --bench engine -- match_cl2`.
+// A benchmark tool over data it generates itself: indexing is fine here.
+#![allow(clippy::indexing_slicing)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -65,15 +65,16 @@ pub fn compile_options(max_pattern_size: Option<usize>) -> CompileOptions {
     o
 }
 
-/// Compiles every rule (enabled or not).
-pub fn compile_all(
-    rules: &[RuleDef],
-    options: &CompileOptions,
-) -> Vec<Result<Pattern, PatternError>> {
+/// Compiles every rule (enabled or not), one at a time as the iterator is
+/// read, so only one compiled pattern needs to be in memory at once (a
+/// 1 KB rule can expand to megabytes through `$or`).
+pub fn compile_all<'a>(
+    rules: &'a [RuleDef],
+    options: &'a CompileOptions,
+) -> impl Iterator<Item = Result<Pattern, PatternError>> + 'a {
     rules
         .iter()
-        .map(|r| evmatch::compile(&r.pattern, options))
-        .collect()
+        .map(move |r| evmatch::compile(&r.pattern, options))
 }
 
 /// Appends `s` as a JSON string literal.

@@ -82,8 +82,9 @@ Output:
 Input:
   NDJSON, one event per line, from each EVENTS file in turn, or stdin when
   there is none or for `-`. Blank lines are skipped; line numbers are 1-based
-  per file. A bad line (invalid UTF-8 or JSON, not an object, too deep) is
-  reported on stderr as `evmatch: FILE:LINE: REASON` and the stream goes on.
+  per file. A bad line (invalid UTF-8 or JSON, not an object, too deep, too
+  long) is reported on stderr as `evmatch: FILE:LINE: REASON` and the stream
+  goes on. Limits and their defaults: SECURITY.md.
   Rules with State DISABLED are validated but never match.
 
 Exit status:

@@ -53,6 +53,30 @@ pub struct MatchArgs {
     #[arg(long, value_name = "N")]
     pub max_pattern_size: Option<usize>,
 
+    /// Longest accepted event line, in bytes (0: no limit). A longer line
+    /// is reported as a bad line and skipped without being held in memory
+    /// [default: 1048576]
+    #[arg(long, value_name = "N")]
+    pub max_line_bytes: Option<usize>,
+
+    /// Most rules the rules file may hold (0: no limit) [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub max_rules: Option<usize>,
+
+    /// Most conditions all rules may expand to, counting every field of
+    /// every `$or` branch (0: no limit); about 64 bytes of memory each
+    /// [default: 10000000]
+    #[arg(long, value_name = "N")]
+    pub max_conditions: Option<usize>,
+
+    /// Deepest accepted event nesting, 1 to 1000 [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub max_event_depth: Option<usize>,
+
+    /// Deepest accepted pattern nesting, 1 to 1000 [default: 256]
+    #[arg(long, value_name = "N")]
+    pub max_pattern_depth: Option<usize>,
+
     /// Worker threads (0 or absent: one per core). Output stays in input
     /// order and --count totals are exact whatever the number
     #[arg(long, short = 'j', value_name = "N")]
@@ -113,27 +137,54 @@ pub(crate) enum Stop {
 pub fn run(args: Vec<OsString>) -> u8 {
     let args = MatchArgs::parse_from(args);
     let started = std::time::Instant::now();
+    let limits = match Limits::from_args(&args) {
+        Ok(l) => l,
+        Err(message) => {
+            common::error(&message);
+            return EXIT_FATAL;
+        }
+    };
     let rules = match common::load_rules_file(&args.rules) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let options = common::compile_options(args.max_pattern_size);
+    if limits.max_rules > 0 && rules.len() > limits.max_rules {
+        common::error(&format!(
+            "{}: {} rules, more than the limit of {} (--max-rules)",
+            display(&args.rules),
+            rules.len(),
+            limits.max_rules
+        ));
+        return EXIT_FATAL;
+    }
+    let mut options = common::compile_options(args.max_pattern_size);
+    options.max_depth = limits.max_pattern_depth;
     let config = Config {
         array_consistency: !args.no_array_consistency,
         early_exit: args.early_exit,
     };
 
-    let mut builder = RuleSet::builder().config(config);
+    let mut builder = RuleSet::builder()
+        .config(config)
+        .max_event_depth(limits.max_event_depth);
     let mut file_index = Vec::new();
     let mut invalid = false;
     let rules_name = display(&args.rules);
-    for (i, (rule, compiled)) in rules
-        .iter()
-        .zip(common::compile_all(&rules, &options))
-        .enumerate()
-    {
-        match compiled {
+    let mut conditions = 0usize;
+    for (i, rule) in rules.iter().enumerate() {
+        // One at a time, so an oversized rule set stops before it is all
+        // in memory.
+        match evmatch::compile(&rule.pattern, &options) {
             Ok(p) => {
+                conditions = conditions
+                    .saturating_add(p.branches().iter().map(|b| b.fields().len()).sum::<usize>());
+                if limits.max_conditions > 0 && conditions > limits.max_conditions {
+                    common::error(&format!(
+                        "{rules_name}: the rules expand to more than {} conditions ($or branches times fields), at rule \"{}\" (line {}) (--max-conditions)",
+                        limits.max_conditions, rule.name, rule.line
+                    ));
+                    return EXIT_FATAL;
+                }
                 if rule.enabled {
                     builder.add_compiled(&rule.name, p);
                     file_index.push(i);
@@ -214,6 +265,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         with_event: args.with_event,
         with_file: inputs.len() > 1,
         quiet: args.quiet,
+        max_line: limits.max_line_bytes,
         labels: inputs.iter().map(Input::label).collect(),
         output_names: inputs.iter().map(Input::output_name).collect(),
     };
@@ -272,6 +324,52 @@ pub fn run(args: Vec<OsString>) -> u8 {
     }
 }
 
+/// Default of `--max-line-bytes`: 1 MiB, four times the largest event
+/// PutEvents accepts (256 KB, SPEC.md §3.3).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+/// Default of `--max-rules`.
+pub const DEFAULT_MAX_RULES: usize = 100_000;
+/// Default of `--max-conditions`: about 640 MB of matcher at ~64 bytes
+/// each; a rule of 1 KB can expand to 32,000 conditions through `$or`.
+pub const DEFAULT_MAX_CONDITIONS: usize = 10_000_000;
+
+/// The input limits of one run (SECURITY.md).
+struct Limits {
+    /// 0: none.
+    max_line_bytes: usize,
+    /// 0: none.
+    max_rules: usize,
+    /// 0: none.
+    max_conditions: usize,
+    max_event_depth: usize,
+    max_pattern_depth: usize,
+}
+
+impl Limits {
+    fn from_args(args: &MatchArgs) -> Result<Limits, String> {
+        let depth = |v: Option<usize>, default: usize, flag: &str| match v {
+            None => Ok(default),
+            Some(d) if (1..=1000).contains(&d) => Ok(d),
+            Some(d) => Err(format!("{flag} must be between 1 and 1000, not {d}")),
+        };
+        Ok(Limits {
+            max_line_bytes: args.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES),
+            max_rules: args.max_rules.unwrap_or(DEFAULT_MAX_RULES),
+            max_conditions: args.max_conditions.unwrap_or(DEFAULT_MAX_CONDITIONS),
+            max_event_depth: depth(
+                args.max_event_depth,
+                evmatch::parts::event::DEFAULT_MAX_DEPTH,
+                "--max-event-depth",
+            )?,
+            max_pattern_depth: depth(
+                args.max_pattern_depth,
+                evmatch::CompileOptions::default().max_depth,
+                "--max-pattern-depth",
+            )?,
+        })
+    }
+}
+
 fn check_readable(p: &Path) -> io::Result<()> {
     let meta = std::fs::File::open(p)?.metadata()?;
     if meta.is_dir() {
@@ -303,6 +401,8 @@ struct Job<'a> {
     with_event: bool,
     with_file: bool,
     quiet: bool,
+    /// Longest line, in bytes (0: no limit).
+    max_line: usize,
     /// Per input: the name used in messages.
     labels: Vec<String>,
     /// Per input: the name used in the "file" key of output lines.
@@ -324,6 +424,9 @@ struct Block {
     /// Line number of the first line of `data` (1-based).
     first_line: usize,
     data: Vec<u8>,
+    /// Instead of lines: one line longer than `--max-line-bytes`, of this
+    /// many bytes, skipped unread.
+    too_long: Option<u64>,
 }
 
 /// A processed block: what to print, in input order.
@@ -367,16 +470,30 @@ impl Worker {
     fn process(&mut self, job: &Job<'_>, block: &Block) -> Done {
         let mut out = Vec::new();
         let mut err = Vec::new();
+        if let Some(len) = block.too_long {
+            self.too_long(job, block.input, block.first_line, len, &mut err);
+            return Done {
+                seq: block.seq,
+                next_line: block.first_line + 1,
+                out,
+                err,
+                jobs: std::mem::take(&mut self.jobs),
+            };
+        }
         let mut line_no = block.first_line;
         let mut rest: &[u8] = &block.data;
         while !rest.is_empty() {
             let (mut line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => rest.split_at(i),
-                None => (rest, &rest[rest.len()..]),
+                None => (rest, &[][..]),
             };
             rest = next.get(1..).unwrap_or(&[]);
             let this = line_no;
             line_no += 1;
+            if job.max_line > 0 && line.len() > job.max_line {
+                self.too_long(job, block.input, this, line.len() as u64, &mut err);
+                continue;
+            }
             if let Some(l) = line.strip_suffix(b"\r") {
                 line = l;
             }
@@ -396,6 +513,28 @@ impl Worker {
             out,
             err,
             jobs: std::mem::take(&mut self.jobs),
+        }
+    }
+
+    /// Reports a line longer than `--max-line-bytes`.
+    fn too_long(
+        &mut self,
+        job: &Job<'_>,
+        input: usize,
+        line_no: usize,
+        len: u64,
+        err: &mut Vec<u8>,
+    ) {
+        self.bad_lines += 1;
+        if !job.quiet {
+            let label = job.labels.get(input).map_or("", String::as_str);
+            err.extend_from_slice(
+                format!(
+                    "evmatch: {label}:{line_no}: the line is {len} bytes long, more than the limit of {} (--max-line-bytes)\n",
+                    job.max_line
+                )
+                .as_bytes(),
+            );
         }
     }
 
@@ -480,9 +619,15 @@ impl Worker {
 
 /// Reads every input as blocks of whole lines, in order, calling `emit`
 /// with each. Stops at the first error `emit` returns.
+///
+/// A line longer than `max_line` bytes (0: no limit) is never held whole:
+/// once its unfinished part passes the limit, the rest of it is read and
+/// dropped up to its newline, and it is handed on as a `too_long` block of
+/// its own, so memory stays bounded by the block size and the limit.
 fn read_blocks(
     inputs: &[Input],
     count_lines: bool,
+    max_line: usize,
     routing: Option<&crate::route::Routing>,
     mut emit: impl FnMut(Block) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
@@ -503,11 +648,18 @@ fn read_blocks(
         let mut eof = false;
         while !eof {
             let mut data = std::mem::take(&mut carry);
+            // Where the unfinished last line of `data` starts.
+            let mut tail = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
             let mut scanned = 0usize;
             let mut has_line = false;
+            let mut overlong = false;
             // Fill up to BLOCK bytes, and on until the block holds a newline.
             loop {
                 let len = data.len();
+                if max_line > 0 && len - tail > max_line {
+                    overlong = true;
+                    break;
+                }
                 if len >= BLOCK
                     && memchr::memchr(b'\n', data.get(scanned..).unwrap_or(&[])).is_some()
                 {
@@ -541,9 +693,9 @@ fn read_blocks(
                     }
                     Ok(n) => {
                         data.truncate(len + n);
-                        if routing.is_some() && !has_line {
-                            has_line =
-                                memchr::memchr(b'\n', data.get(len..).unwrap_or(&[])).is_some();
+                        if let Some(i) = memchr::memrchr(b'\n', data.get(len..).unwrap_or(&[])) {
+                            tail = len + i + 1;
+                            has_line = true;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
@@ -554,33 +706,76 @@ fn read_blocks(
                     }
                 }
             }
-            if !eof {
+            if !eof || overlong {
                 // Keep the partial last line for the next block.
-                let cut = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
-                carry = data.split_off(cut);
+                carry = data.split_off(tail);
             }
-            if data.is_empty() {
-                continue;
+            if !data.is_empty() {
+                // One thread numbers lines as it matches them (no extra
+                // pass); with workers the reader counts, as blocks may be
+                // matched out of order.
+                let lines = if count_lines {
+                    memchr::memchr_iter(b'\n', &data).count()
+                } else {
+                    0
+                };
+                emit(Block {
+                    seq,
+                    input: k,
+                    first_line: line,
+                    data,
+                    too_long: None,
+                })?;
+                seq += 1;
+                line += lines;
             }
-            // One thread numbers lines as it matches them (no extra pass);
-            // with workers the reader counts so blocks can run out of order.
-            let lines = if count_lines {
-                memchr::memchr_iter(b'\n', &data).count()
-            } else {
-                0
-            };
-            let block = Block {
-                seq,
-                input: k,
-                first_line: line,
-                data,
-            };
-            seq += 1;
-            line += lines;
-            emit(block)?;
+            if overlong {
+                let (len, rest, at_eof) = skip_line(&mut *reader, carry.len() as u64, input)?;
+                emit(Block {
+                    seq,
+                    input: k,
+                    first_line: line,
+                    data: Vec::new(),
+                    too_long: Some(len),
+                })?;
+                seq += 1;
+                line += 1;
+                carry = rest;
+                eof = at_eof;
+            }
         }
     }
     Ok(())
+}
+
+/// Reads and drops the rest of a line of which `seen` bytes were read.
+/// Returns the line's length (without its newline), what was read after
+/// the newline, and whether the input ended.
+fn skip_line(
+    reader: &mut dyn Read,
+    seen: u64,
+    input: &Input,
+) -> Result<(u64, Vec<u8>, bool), Stop> {
+    let mut len = seen;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok((len, Vec::new(), true)),
+            Ok(n) => {
+                let got = buf.get(..n).unwrap_or(&[]);
+                if let Some(i) = memchr::memchr(b'\n', got) {
+                    len += i as u64;
+                    return Ok((len, got.get(i + 1..).unwrap_or(&[]).to_vec(), false));
+                }
+                len += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                common::error(&format!("cannot read {}: {e}", input.label()));
+                return Err(Stop::Fatal);
+            }
+        }
+    }
 }
 
 /// Matches every input on `threads` threads, printing in input order.
@@ -595,7 +790,7 @@ fn run_blocks(
         let mut w = Worker::new(job.rule_count);
         let mut next_line = 1usize;
         let mut input = usize::MAX;
-        let r = read_blocks(inputs, false, job.routing, |mut block| {
+        let r = read_blocks(inputs, false, job.max_line, job.routing, |mut block| {
             if block.input != input {
                 input = block.input;
                 next_line = 1;
@@ -634,7 +829,7 @@ fn run_blocks(
         drop(done_tx);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, true, job.routing, |block| {
+        let mut result = read_blocks(inputs, true, job.max_line, job.routing, |block| {
             let seq = block.seq;
             work_tx.send(block).map_err(|_| Stop::Fatal)?;
             while let Ok(done) = done_rx.try_recv() {

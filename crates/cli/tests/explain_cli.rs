@@ -2,7 +2,12 @@
 //! `evmatch test-event-pattern` on every conformance case (verdict, exit
 //! status, AWS error line), plus the rules-file mode, --json, and the
 //! lint warnings of `evmatch check`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};

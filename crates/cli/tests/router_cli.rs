@@ -1,7 +1,12 @@
 //! `evmatch RULES` with targets: the router on the command line (SPEC.md
 //! §6): delivery to files and HTTP, the dead-letter file, --dry-run, the
 //! summary, ARN mapping, and Ctrl-C losing nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::io::{Read, Write};

@@ -3,7 +3,12 @@
 //! suites call: same verdicts, AWS's text as the first stderr line, same
 //! exit codes. Plus the command's own contract: file:// values, defaults,
 //! usage errors, help.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

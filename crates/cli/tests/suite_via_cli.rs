@@ -1,7 +1,12 @@
 //! Runs the conformance suite's SPEC table and error cases through
 //! `evmatch test-event-pattern`, the command independent AWS-validated
 //! suites call: same verdicts, same first stderr line, same exit codes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::{Map, Value};
 use std::path::Path;

@@ -3,7 +3,12 @@
 //! plus one newline and exit 0, or exit 3 and nothing on stdout when
 //! nothing is delivered, or exit 2 and AWS's message on stderr. Also the
 //! command's own contract: defaults, stdin, file://, usage.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "../../router/tests/support/transform_cases.rs"]
 mod transform_cases;

@@ -21,6 +21,20 @@ use std::fmt;
 
 pub use evmatch_json::DEFAULT_MAX_DEPTH;
 
+/// The highest depth limit an event can be given, equal to the default:
+/// matching and flattening recurse once per level of nesting, and this
+/// many levels fit in a 2 MiB thread stack (the default for spawned
+/// threads), in debug builds too. Larger limits are lowered to this.
+pub const MAX_DEPTH_CEILING: usize = DEFAULT_MAX_DEPTH;
+
+/// Most bytes of paths and array positions a flattened event may take
+/// (64 MiB). Every field carries its whole path and array chain, so a
+/// small event nesting many leaves deep (a 200 KB one can hold 100,000
+/// leaves under 1,000 arrays) would otherwise take gigabytes. Real events
+/// stay far below: a 256 KB event with 50,000 fields under short paths
+/// takes a few megabytes.
+pub const MAX_FLAT_BYTES: usize = 64 << 20;
+
 /// A leaf value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leaf {
@@ -111,6 +125,12 @@ pub enum EventError {
         /// The limit.
         limit: usize,
     },
+    /// Its fields would take more than [`MAX_FLAT_BYTES`] of paths and
+    /// array positions.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for EventError {
@@ -122,6 +142,10 @@ impl fmt::Display for EventError {
             EventError::TooDeep { limit } => {
                 write!(f, "event nesting is deeper than the limit of {limit}")
             }
+            EventError::TooLarge { limit } => write!(
+                f,
+                "the event is too large to flatten: its fields' paths and array positions would take more than {limit} bytes"
+            ),
         }
     }
 }
@@ -133,8 +157,10 @@ pub fn parse(bytes: &[u8]) -> Result<Value, EventError> {
     parse_with_depth(bytes, DEFAULT_MAX_DEPTH)
 }
 
-/// Parses event bytes with an explicit depth limit.
+/// Parses event bytes with an explicit depth limit, capped at
+/// [`MAX_DEPTH_CEILING`].
 pub fn parse_with_depth(bytes: &[u8], max_depth: usize) -> Result<Value, EventError> {
+    let max_depth = max_depth.min(MAX_DEPTH_CEILING);
     let text = std::str::from_utf8(bytes).map_err(|e| EventError::Utf8 {
         offset: e.valid_up_to(),
     })?;
@@ -143,77 +169,96 @@ pub fn parse_with_depth(bytes: &[u8], max_depth: usize) -> Result<Value, EventEr
 
 /// Flattens an event; the top level must be an object.
 pub fn flatten(event: &Value) -> Result<FlatEvent, EventError> {
+    flatten_with_depth(event, DEFAULT_MAX_DEPTH)
+}
+
+/// Flattens an event nested at most `max_depth` deep (containers below
+/// the top-level object, as [`parse_with_depth`] counts them, so a value
+/// that parsed within a limit flattens within it). Capped at
+/// [`MAX_DEPTH_CEILING`].
+pub fn flatten_with_depth(event: &Value, max_depth: usize) -> Result<FlatEvent, EventError> {
+    let max_depth = max_depth.min(MAX_DEPTH_CEILING);
     let Value::Object(members) = event else {
         return Err(EventError::NotAnObject);
     };
-    let mut out = FlatEvent::default();
-    let mut next_array = 0u32;
-    let mut path = String::new();
-    let mut arrays = Vec::new();
+    let mut w = Walker {
+        path: String::new(),
+        arrays: Vec::new(),
+        next_array: 0,
+        fields: Vec::new(),
+        max_depth,
+        budget: MAX_FLAT_BYTES,
+    };
     for (k, v) in members {
-        path.clear();
-        path.push_str(k);
-        walk(
-            v,
-            &mut path,
-            &mut arrays,
-            &mut next_array,
-            &mut out.fields,
-            1,
-        )?;
+        w.path.clear();
+        w.path.push_str(k);
+        w.walk(v, 1)?;
     }
-    Ok(out)
+    Ok(FlatEvent { fields: w.fields })
 }
 
-fn walk(
-    v: &Value,
-    path: &mut String,
-    arrays: &mut Vec<(u32, u32)>,
-    next_array: &mut u32,
-    out: &mut Vec<Field>,
-    depth: usize,
-) -> Result<(), EventError> {
-    if depth > DEFAULT_MAX_DEPTH {
-        return Err(EventError::TooDeep {
-            limit: DEFAULT_MAX_DEPTH,
+/// State of one flattening.
+struct Walker {
+    path: String,
+    arrays: Vec<(u32, u32)>,
+    next_array: u32,
+    fields: Vec<Field>,
+    max_depth: usize,
+    /// Bytes of paths and array positions still allowed.
+    budget: usize,
+}
+
+impl Walker {
+    fn walk(&mut self, v: &Value, depth: usize) -> Result<(), EventError> {
+        if depth > self.max_depth {
+            return Err(EventError::TooDeep {
+                limit: self.max_depth,
+            });
+        }
+        let leaf = match v {
+            Value::Object(members) => {
+                let base = self.path.len();
+                for (k, child) in members {
+                    self.path.truncate(base);
+                    self.path.push('.');
+                    self.path.push_str(k);
+                    self.walk(child, depth + 1)?;
+                }
+                self.path.truncate(base);
+                return Ok(());
+            }
+            Value::Array(items) => {
+                let id = self.next_array;
+                self.next_array = self.next_array.wrapping_add(1);
+                for (i, child) in items.iter().enumerate() {
+                    self.arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
+                    self.walk(child, depth + 1)?;
+                    self.arrays.pop();
+                }
+                return Ok(());
+            }
+            Value::String(s) => Leaf::String(s.clone()),
+            Value::Number(n) => Leaf::Number {
+                text: n.clone(),
+                value: comparable_f64(n),
+            },
+            Value::Bool(b) => Leaf::Bool(*b),
+            Value::Null => Leaf::Null,
+        };
+        let cost = self
+            .path
+            .len()
+            .saturating_add(self.arrays.len().saturating_mul(8));
+        self.budget = self.budget.checked_sub(cost).ok_or(EventError::TooLarge {
+            limit: MAX_FLAT_BYTES,
+        })?;
+        self.fields.push(Field {
+            path: self.path.clone(),
+            leaf,
+            arrays: self.arrays.clone(),
         });
+        Ok(())
     }
-    let leaf = match v {
-        Value::Object(members) => {
-            let base = path.len();
-            for (k, child) in members {
-                path.truncate(base);
-                path.push('.');
-                path.push_str(k);
-                walk(child, path, arrays, next_array, out, depth + 1)?;
-            }
-            path.truncate(base);
-            return Ok(());
-        }
-        Value::Array(items) => {
-            let id = *next_array;
-            *next_array = next_array.wrapping_add(1);
-            for (i, child) in items.iter().enumerate() {
-                arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
-                walk(child, path, arrays, next_array, out, depth + 1)?;
-                arrays.pop();
-            }
-            return Ok(());
-        }
-        Value::String(s) => Leaf::String(s.clone()),
-        Value::Number(n) => Leaf::Number {
-            text: n.clone(),
-            value: comparable_f64(n),
-        },
-        Value::Bool(b) => Leaf::Bool(*b),
-        Value::Null => Leaf::Null,
-    };
-    out.push(Field {
-        path: path.clone(),
-        leaf,
-        arrays: arrays.clone(),
-    });
-    Ok(())
 }
 
 /// Converts a `serde_json::Value`. Number text is serde_json's rendering

@@ -1,5 +1,10 @@
 //! Explanations, hints and lints, pinned to their text and JSON fields.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_automata::Config;
 use evmatch_explain::{explain, lint, Explanation, HintCode, LintCode, Status};

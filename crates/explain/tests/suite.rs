@@ -3,7 +3,12 @@
 //! verdict equals the reference matcher's and the case's expectation, and
 //! the per-condition tree accounts for it (a failed branch has a failed
 //! condition or an array conflict; a matching one has neither).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_automata::{naive, Config};
 use evmatch_explain::{explain, lint, Explanation, Status};

@@ -72,7 +72,7 @@ type Res<T> = Result<T, PatternError>;
 impl<'a> Compiler<'a> {
     pub(crate) fn new(src: &'a str, opts: &'a CompileOptions) -> Self {
         Compiler {
-            r: Reader::with_max_depth(src, opts.max_depth),
+            r: Reader::with_max_depth(src, opts.max_depth.min(crate::MAX_DEPTH_CEILING)),
             opts,
             keys: Vec::new(),
             overflow: false,

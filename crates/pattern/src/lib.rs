@@ -49,7 +49,8 @@ pub struct CompileOptions {
     /// threshold inferred in SPEC.md §3.3. `None` disables the check (the
     /// reference library itself has none).
     pub max_wildcard_complexity: Option<usize>,
-    /// Deepest nesting of the pattern JSON. Default 256.
+    /// Deepest nesting of the pattern JSON. Default 256; values above
+    /// [`MAX_DEPTH_CEILING`] are lowered to it.
     pub max_depth: usize,
     /// The number model of AWS's 2023 documentation and event-ruler up to
     /// 1.7.4 (SPEC.md §3.1): numeric operands must lie in ±5.0e9 with at
@@ -71,6 +72,11 @@ impl Default for CompileOptions {
         }
     }
 }
+
+/// The highest [`CompileOptions::max_depth`]: compiling recurses once per
+/// level of nesting, and this many levels fit in a 2 MiB thread stack (the
+/// default for spawned threads), in debug builds too.
+pub const MAX_DEPTH_CEILING: usize = 1000;
 
 /// Compiles one pattern.
 pub fn compile(pattern: &str, options: &CompileOptions) -> Result<Pattern, PatternError> {

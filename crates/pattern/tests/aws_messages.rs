@@ -4,7 +4,12 @@
 //! the token where the problem was found, none for errors raised outside
 //! the JSON parser (CIDR, complexity), twice for errors re-raised inside an
 //! anything-but list.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_pattern::{compile, CompileOptions};
 

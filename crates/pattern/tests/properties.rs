@@ -1,5 +1,10 @@
 //! Properties that catch real mistakes in the compiler.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_pattern::{compile, CompileOptions, Matcher};
 use proptest::prelude::*;

@@ -1114,6 +1114,7 @@ impl Top {
 const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];
 
 /// The bytes [`canonical`] stops at: JSON's structure and whitespace.
+#[allow(clippy::indexing_slicing)] // constant indices into a 256-entry table
 static STRUCTURAL: [bool; 256] = {
     let mut t = [false; 256];
     let bytes = *b"\"{}[],: \t\n\r";
@@ -1145,7 +1146,7 @@ fn canonical(text: &str) -> Option<Top> {
             .get(i..)
             .unwrap_or(&[])
             .iter()
-            .position(|&c| STRUCTURAL[usize::from(c)])
+            .position(|&c| STRUCTURAL.get(usize::from(c)).copied().unwrap_or(true))
             .unwrap_or(b.len());
         let Some(&c) = b.get(i) else { break };
         match c {

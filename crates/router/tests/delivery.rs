@@ -1,6 +1,11 @@
 //! The delivery engine against real targets (SPEC.md §6): local HTTP
 //! servers that fail, refuse or stall, files, and commands.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_router::delivery::{
     DeadLetterFile, DeadLetterSink, Router, RouterBuilder, RouterConfig,

@@ -1,5 +1,10 @@
 //! Runs `testdata/transform.jsonl` (SPEC.md §4) against the library.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/transform_cases.rs"]
 mod transform_cases;

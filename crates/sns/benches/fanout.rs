@@ -4,7 +4,12 @@
 //! figures read beside the one-subscription one.
 //!
 //! `cargo bench -p evmatch-sns --bench fanout`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use evmatch_sns::{Attribute, FilterPolicyScope, Message, PreparedMessage, Topic};

@@ -3,7 +3,12 @@
 //! the reference matcher, a one-subscription topic (the `RuleSet` engine),
 //! `test_filter_policy`, and one topic holding every valid policy of a
 //! file at once.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_sns::{test_filter_policy, FilterPolicy, FilterPolicyScope, Message, Topic};
 use serde_json::Value;

@@ -1,6 +1,11 @@
 //! The library contract: a topic of named subscriptions, each with a policy
 //! (or none) in either scope, tells which receive a message.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use evmatch_sns::{Attribute, FilterPolicy, FilterPolicyScope, Message, PolicyErrorKind, Topic};
 
