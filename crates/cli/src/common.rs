@@ -83,6 +83,19 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
 }
 
+/// A command-line value: inline text, or the contents of `file://PATH`
+/// (as the AWS CLI reads it). An unreadable file is reported and gives
+/// `Err(2)`.
+pub fn value(arg: &str, what: &str) -> Result<String, u8> {
+    let Some(path) = arg.strip_prefix("file://") else {
+        return Ok(arg.to_string());
+    };
+    std::fs::read_to_string(path).map_err(|e| {
+        error(&format!("cannot read {what} file {path}: {e}"));
+        crate::EXIT_FATAL
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,11 +109,11 @@ fn verdict_code(matched: bool) -> u8 {
 }
 
 fn inline(pattern: &str, event: &str, config: &Config, json: bool) -> u8 {
-    let pattern = match crate::test_pattern::value(pattern, "--event-pattern") {
+    let pattern = match crate::common::value(pattern, "--event-pattern") {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let event = match crate::test_pattern::value(event, "--event") {
+    let event = match crate::common::value(event, "--event") {
         Ok(e) => e,
         Err(code) => return code,
     };

@@ -1,7 +1,7 @@
 //! `evmatch test-filter-policy`: does an SNS subscription with this filter
 //! policy receive this message?
 
-use crate::common;
+use crate::common::{self, value};
 use crate::{EXIT_FATAL, EXIT_OK};
 use clap::Parser;
 use evmatch_sns::TestError;
@@ -51,17 +51,6 @@ pub struct FilterArgs {
     /// The message body: inline text, or file://PATH. Default: empty
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub message: Option<String>,
-}
-
-/// Inline text, or the contents of `file://PATH`.
-fn value(arg: &str, what: &str) -> Result<String, u8> {
-    let Some(path) = arg.strip_prefix("file://") else {
-        return Ok(arg.to_string());
-    };
-    std::fs::read_to_string(path).map_err(|e| {
-        common::error(&format!("cannot read {what} file {path}: {e}"));
-        EXIT_FATAL
-    })
 }
 
 /// Runs the command; returns the exit status.

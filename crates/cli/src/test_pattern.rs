@@ -1,6 +1,6 @@
 //! `evmatch test-event-pattern`: a local `aws events test-event-pattern`.
 
-use crate::common;
+use crate::common::{self, value};
 use crate::{EXIT_FATAL, EXIT_OK};
 use clap::Parser;
 use evmatch::TestError;
@@ -31,17 +31,6 @@ pub struct TestArgs {
     /// The event: inline JSON text, or file://PATH to read it from a file
     #[arg(long, value_name = "EVENT", allow_hyphen_values = true)]
     pub event: String,
-}
-
-/// Inline text, or the contents of `file://PATH`.
-pub(crate) fn value(arg: &str, what: &str) -> Result<String, u8> {
-    let Some(path) = arg.strip_prefix("file://") else {
-        return Ok(arg.to_string());
-    };
-    std::fs::read_to_string(path).map_err(|e| {
-        common::error(&format!("cannot read {what} file {path}: {e}"));
-        EXIT_FATAL
-    })
 }
 
 /// Runs the command; returns the exit status.

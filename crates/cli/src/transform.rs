@@ -1,7 +1,7 @@
 //! `evmatch transform`: try a target's input options on one event, without
 //! a rules file (SPEC.md §4).
 
-use crate::common;
+use crate::common::{self, value};
 use crate::{EXIT_FATAL, EXIT_OK};
 use clap::Parser;
 use evmatch_json::Value;
@@ -87,17 +87,6 @@ pub struct TransformArgs {
         allow_hyphen_values = true
     )]
     pub target_id: String,
-}
-
-/// Inline text, or the contents of `file://PATH`.
-fn value(arg: &str, what: &str) -> Result<String, u8> {
-    let Some(path) = arg.strip_prefix("file://") else {
-        return Ok(arg.to_string());
-    };
-    std::fs::read_to_string(path).map_err(|e| {
-        common::error(&format!("cannot read {what} file {path}: {e}"));
-        EXIT_FATAL
-    })
 }
 
 fn opt_value(arg: &Option<String>, what: &str) -> Result<Option<String>, u8> {
