@@ -81,6 +81,10 @@ pub(crate) struct PathInfo {
     absence_conds: u32,
     /// Conditions on this path, all kinds.
     conds: u32,
+    /// Conditions on this path that are not their branch's trigger: they
+    /// are checked on the path's recorded leaves when a branch is a
+    /// candidate, so the leaves are kept.
+    nontrigger: u32,
     /// Whether leaves here need their comparable number.
     pub(crate) wants_numbers: bool,
 }
@@ -110,6 +114,10 @@ struct CondInfo {
     /// The branch's trigger: the condition whose hits make the branch a
     /// candidate (its most selective required one).
     trigger: bool,
+    /// A non-trigger condition that most values meet (anything-but,
+    /// exists, a numeric range): judged on the path's kept leaves when its
+    /// branch is a candidate, instead of through the value index.
+    kept: bool,
     atoms: Vec<AtomId>,
 }
 
@@ -172,6 +180,11 @@ pub struct Scratch {
     vals: Vec<AtomId>,
     excl: Vec<AtomId>,
     pub(crate) fold_buf: String,
+    /// Leaves kept for non-trigger conditions, per path a list.
+    leaves: Vec<Stored>,
+    leaf_text: String,
+    leaf_head: Vec<u32>,
+    leaf_touched: Vec<PathId>,
     /// Per path: the event (epoch) it last had a value in.
     path_epoch: Vec<u32>,
     epoch: u32,
@@ -180,6 +193,28 @@ pub struct Scratch {
     /// Set when the event's array positions passed
     /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
     pub(crate) too_large: bool,
+}
+
+/// What kind of leaf a kept leaf is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Str,
+    Num,
+    RawNum,
+    True,
+    False,
+    Null,
+}
+
+/// A leaf kept for non-trigger conditions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stored {
+    field: u32,
+    kind: Kind,
+    start: u32,
+    len: u32,
+    value: Option<f64>,
+    next: u32,
 }
 
 /// A field of the event at a path some rule names.
@@ -211,6 +246,9 @@ impl Scratch {
         }
         if self.path_epoch.len() < m.paths.len() {
             self.path_epoch.resize(m.paths.len(), 0);
+        }
+        if self.leaf_head.len() < m.paths.len() {
+            self.leaf_head.resize(m.paths.len(), NONE);
         }
     }
 
@@ -305,9 +343,13 @@ impl Machine {
                     if ci.absence {
                         p.absence_conds -= 1;
                     }
+                    if ci.kept {
+                        p.nontrigger = p.nontrigger.saturating_sub(1);
+                        touched.push(ci.path);
+                    }
                 }
                 for a in ci.atoms {
-                    self.release_atom(a, c, ci.trigger, &mut touched);
+                    self.release_atom(a, c, (ci.trigger, ci.kept), &mut touched);
                 }
             }
         }
@@ -318,7 +360,12 @@ impl Machine {
     /// Picks the branch's trigger (the required condition whose matchers
     /// are most selective) and posts it to its atoms; the other conditions
     /// are only checked for candidates.
-    fn post(&mut self, conds: &[CondId], fields: &[evmatch_pattern::FieldCondition]) {
+    fn post(
+        &mut self,
+        conds: &[CondId],
+        fields: &[evmatch_pattern::FieldCondition],
+        touched: &mut Vec<PathId>,
+    ) {
         // Score: the least selective matcher kind of the condition, then
         // how many conditions already share its atoms (a value many rules
         // list, such as `"type": ["Polygon"]`, makes a poor trigger).
@@ -353,28 +400,68 @@ impl Machine {
                 continue;
             };
             ci.trigger = trigger;
+            let kept = !trigger
+                && fields
+                    .get(conds.iter().position(|&x| x == c).unwrap_or(usize::MAX))
+                    .is_some_and(unselective);
+            ci.kept = kept;
+            let path = ci.path;
             let atoms = ci.atoms.clone();
+            if kept {
+                if let Some(p) = self.paths.get_mut(path as usize) {
+                    p.nontrigger += 1;
+                    touched.push(path);
+                }
+                continue;
+            }
             for a in atoms {
-                if let Some(Some(ai)) = self.atoms.get_mut(a as usize) {
-                    if trigger {
-                        ai.postings.push(c);
-                    } else {
-                        ai.non_trigger += 1;
+                let Some(Some(ai)) = self.atoms.get_mut(a as usize) else {
+                    continue;
+                };
+                if trigger {
+                    ai.postings.push(c);
+                } else {
+                    ai.non_trigger += 1;
+                }
+                // Indexed while a trigger or an indexed condition uses it.
+                if ai.postings.len() + ai.non_trigger as usize == 1 {
+                    let m = ai.matcher.clone();
+                    if let Some(p) = self.paths.get_mut(path as usize) {
+                        p.index.insert(&m, a);
+                        touched.push(path);
                     }
                 }
             }
         }
     }
 
-    fn release_atom(&mut self, a: AtomId, cond: CondId, trigger: bool, touched: &mut Vec<PathId>) {
+    fn release_atom(
+        &mut self,
+        a: AtomId,
+        cond: CondId,
+        (trigger, kept): (bool, bool),
+        touched: &mut Vec<PathId>,
+    ) {
         let Some(Some(info)) = self.atoms.get_mut(a as usize) else {
             return;
         };
-        if trigger {
-            info.postings.retain(|&c| c != cond);
-        } else {
-            info.non_trigger = info.non_trigger.saturating_sub(1);
+        if !kept {
+            if trigger {
+                info.postings.retain(|&c| c != cond);
+            } else {
+                info.non_trigger = info.non_trigger.saturating_sub(1);
+            }
+            if info.postings.is_empty() && info.non_trigger == 0 {
+                let (m, path) = (info.matcher.clone(), info.path);
+                if let Some(p) = self.paths.get_mut(path as usize) {
+                    p.index.remove(&m, a);
+                    touched.push(path);
+                }
+            }
         }
+        let Some(Some(info)) = self.atoms.get_mut(a as usize) else {
+            return;
+        };
         info.uses = info.uses.saturating_sub(1);
         if info.uses > 0 {
             return;
@@ -384,9 +471,7 @@ impl Machine {
         };
         self.free_atoms.push(a);
         if let Some(p) = self.paths.get_mut(info.path as usize) {
-            p.index.remove(&info.matcher, a);
             p.atom_of.remove(&info.key);
-            touched.push(info.path);
         }
     }
 
@@ -420,6 +505,7 @@ impl Machine {
             atom_of: AHashMap::new(),
             absence_conds: 0,
             conds: 0,
+            nontrigger: 0,
             wants_numbers: false,
         });
         if let Some(n) = self.nodes.get_mut(node as usize) {
@@ -469,6 +555,7 @@ impl Machine {
                         absence,
                         solo: false,
                         trigger: false,
+                        kept: false,
                         atoms: Vec::new(),
                     },
                 );
@@ -508,7 +595,7 @@ impl Machine {
                     }
                 }
             }
-            self.post(&conds, br.fields());
+            self.post(&conds, br.fields(), touched);
             if let Some(Some(bi)) = self.branches.get_mut(b as usize) {
                 bi.conds = conds;
                 bi.required = required;
@@ -546,10 +633,10 @@ impl Machine {
             },
         );
         if let Some(p) = self.paths.get_mut(path as usize) {
-            p.index.insert(m, a);
+            // Indexed only while some branch uses it as its trigger.
             p.atom_of.insert(key, a);
         }
-        touched.push(path);
+        let _ = touched;
         a
     }
 
@@ -561,7 +648,7 @@ impl Machine {
             if let Some(info) = self.paths.get_mut(p as usize) {
                 info.index.set_force_wild_index(self.force_wild_index);
                 info.index.finish();
-                info.wants_numbers = info.index.wants_numbers();
+                info.wants_numbers = info.index.wants_numbers() || info.nontrigger > 0;
             }
         }
         self.live_paths = self.paths.iter().filter(|p| p.conds > 0).count();
@@ -640,6 +727,14 @@ impl Machine {
         }
         s.path_touched.clear();
         s.path_next.clear();
+        for &p in &s.leaf_touched {
+            if let Some(h) = s.leaf_head.get_mut(p as usize) {
+                *h = NONE;
+            }
+        }
+        s.leaf_touched.clear();
+        s.leaves.clear();
+        s.leaf_text.clear();
         s.wit.clear();
         s.fields.clear();
         s.chains.clear();
@@ -702,6 +797,32 @@ impl Machine {
             }
         } else {
             s.path_next.push(NONE);
+        }
+        if info.nontrigger > 0 {
+            let (kind, text, value) = match leaf {
+                LeafRef::Str(t) => (Kind::Str, t, None),
+                LeafRef::Num(t, v) => (Kind::Num, t, v),
+                LeafRef::RawNum(t) => (Kind::RawNum, t, None),
+                LeafRef::Bool(true) => (Kind::True, "", None),
+                LeafRef::Bool(false) => (Kind::False, "", None),
+                LeafRef::Null => (Kind::Null, "", None),
+            };
+            let start = s.leaf_text.len() as u32;
+            s.leaf_text.push_str(text);
+            if let Some(h) = s.leaf_head.get_mut(path as usize) {
+                if *h == NONE {
+                    s.leaf_touched.push(path);
+                }
+                s.leaves.push(Stored {
+                    field: fi,
+                    kind,
+                    start,
+                    len: text.len() as u32,
+                    value,
+                    next: *h,
+                });
+                *h = (s.leaves.len() - 1) as u32;
+            }
         }
         if info.index.is_empty() {
             return;
@@ -838,21 +959,18 @@ impl Machine {
     /// really matches.
     fn confirm(&self, s: &Scratch, bi: &BranchInfo) -> bool {
         let consistency = self.config.array_consistency;
-        // Every required condition needs a hit on one of its atoms; count
-        // those whose hits all sit inside arrays.
+        // Every required condition needs a witness; count those whose
+        // witnesses all sit inside arrays.
         let mut arrayed = 0usize;
         for &c in &bi.conds {
             let Some(Some(ci)) = self.conds.get(c as usize) else {
                 return false;
             };
-            let mut hit = false;
-            let mut free = false;
-            for &a in &ci.atoms {
-                if s.atom_head.get(a as usize).is_some_and(|&h| h != NONE) {
-                    hit = true;
-                    free |= s.atom_free.get(a as usize).copied().unwrap_or(false);
-                }
-            }
+            let (hit, free) = if ci.kept {
+                self.kept_hits(s, ci, None)
+            } else {
+                self.trigger_hits(s, ci)
+            };
             if !ci.absence {
                 if !hit {
                     return false;
@@ -876,16 +994,20 @@ impl Machine {
                 return false;
             };
             let mut witnesses = Vec::new();
-            for &a in &ci.atoms {
-                let mut w = s.atom_head.get(a as usize).copied().unwrap_or(NONE);
-                while let Some(&(f, next)) = s.wit.get(w as usize) {
-                    witnesses.push(f);
-                    w = next;
+            if !ci.kept {
+                for &a in &ci.atoms {
+                    let mut w = s.atom_head.get(a as usize).copied().unwrap_or(NONE);
+                    while let Some(&(f, next)) = s.wit.get(w as usize) {
+                        witnesses.push(f);
+                        w = next;
+                    }
                 }
-            }
-            if ci.atoms.len() > 1 {
-                witnesses.sort_unstable();
-                witnesses.dedup();
+                if ci.atoms.len() > 1 {
+                    witnesses.sort_unstable();
+                    witnesses.dedup();
+                }
+            } else {
+                self.kept_hits(s, ci, Some(&mut witnesses));
             }
             let mut present = Vec::new();
             if ci.absence {
@@ -910,6 +1032,69 @@ impl Machine {
                 .all(|c| !c.witnesses.is_empty() || c.present.is_empty());
         }
         crate::search::consistent(s, &mut conds)
+    }
+
+    /// An indexed condition: whether its atoms were hit, and whether by a
+    /// field outside every array.
+    fn trigger_hits(&self, s: &Scratch, ci: &CondInfo) -> (bool, bool) {
+        let mut hit = false;
+        let mut free = false;
+        for &a in &ci.atoms {
+            if s.atom_head.get(a as usize).is_some_and(|&h| h != NONE) {
+                hit = true;
+                free |= s.atom_free.get(a as usize).copied().unwrap_or(false);
+            }
+        }
+        (hit, free)
+    }
+
+    /// A non-trigger condition, judged on the leaves kept at its path
+    /// with the shared leaf semantics: whether some leaf satisfies it, and
+    /// whether one outside every array does; the witnesses when asked.
+    fn kept_hits(
+        &self,
+        s: &Scratch,
+        ci: &CondInfo,
+        mut out: Option<&mut Vec<u32>>,
+    ) -> (bool, bool) {
+        let mut hit = false;
+        let mut free = false;
+        let mut k = s.leaf_head.get(ci.path as usize).copied().unwrap_or(NONE);
+        while let Some(st) = s.leaves.get(k as usize) {
+            k = st.next;
+            let text = s
+                .leaf_text
+                .get(st.start as usize..(st.start + st.len) as usize)
+                .unwrap_or("");
+            let leaf = match st.kind {
+                Kind::Str => LeafRef::Str(text),
+                Kind::Num => LeafRef::Num(text, st.value),
+                Kind::RawNum => LeafRef::Num(text, crate::scan::comparable(text)),
+                Kind::True => LeafRef::Bool(true),
+                Kind::False => LeafRef::Bool(false),
+                Kind::Null => LeafRef::Null,
+            };
+            let ok = ci.atoms.iter().any(|&a| match self.atoms.get(a as usize) {
+                Some(Some(ai)) => crate::leaf::matches_ref(&ai.matcher, leaf),
+                _ => false,
+            });
+            if !ok {
+                continue;
+            }
+            hit = true;
+            if s.fields
+                .get(st.field as usize)
+                .is_some_and(|f| f.chain_len == 0)
+            {
+                free = true;
+            }
+            match out.as_deref_mut() {
+                Some(v) => v.push(st.field),
+                None if free => break,
+                None => {}
+            }
+        }
+        (hit, free)
     }
 
     /// Matches an already flattened event (the path the facade uses for
@@ -937,6 +1122,19 @@ pub(crate) struct SearchCond {
     pub(crate) witnesses: Vec<u32>,
     pub(crate) present: Vec<u32>,
     pub(crate) absence: bool,
+}
+
+/// Whether most values meet the condition, so that judging it on kept
+/// leaves beats recording its index hits: anything-but, exists, and
+/// numeric ranges wider than one point.
+fn unselective(fc: &evmatch_pattern::FieldCondition) -> bool {
+    fc.matchers.iter().any(|m| match m {
+        Matcher::AnythingBut(_) | Matcher::Exists(true) => true,
+        Matcher::Numeric(r) => {
+            !matches!((r.low, r.high), (Some((a, true)), Some((b, true))) if a == b)
+        }
+        _ => false,
+    })
 }
 
 /// How few values a matcher tends to let through (lower: fewer), to pick
