@@ -81,9 +81,9 @@ pub(crate) struct PathInfo {
     absence_conds: u32,
     /// Conditions on this path, all kinds.
     conds: u32,
-    /// Conditions on this path that are not their branch's trigger: they
-    /// are checked on the path's recorded leaves when a branch is a
-    /// candidate, so the leaves are kept.
+    /// Kept conditions on this path (unselective, non-trigger): they are
+    /// judged on the path's leaves when their branch is a candidate, so
+    /// the leaves are kept for the event.
     nontrigger: u32,
     /// Whether leaves here need their comparable number.
     pub(crate) wants_numbers: bool,
@@ -99,7 +99,9 @@ struct AtomInfo {
     postings: Vec<CondId>,
     /// Conditions listing this atom, triggers or not.
     uses: u32,
-    /// Conditions listing it that are not their branch's trigger.
+    /// Non-trigger conditions listing it that are judged through the
+    /// index (not on kept leaves). The atom is indexed while this or
+    /// `postings` is non-zero.
     non_trigger: u32,
 }
 
@@ -394,16 +396,13 @@ impl Machine {
                 best = Some((score, c));
             }
         }
-        for &c in conds {
+        for (&c, fc) in conds.iter().zip(fields) {
             let trigger = best.is_some_and(|(_, t)| t == c);
             let Some(Some(ci)) = self.conds.get_mut(c as usize) else {
                 continue;
             };
             ci.trigger = trigger;
-            let kept = !trigger
-                && fields
-                    .get(conds.iter().position(|&x| x == c).unwrap_or(usize::MAX))
-                    .is_some_and(unselective);
+            let kept = !trigger && unselective(fc);
             ci.kept = kept;
             let path = ci.path;
             let atoms = ci.atoms.clone();
@@ -564,7 +563,7 @@ impl Machine {
                     if matches!(m, Matcher::Exists(false)) {
                         continue;
                     }
-                    let a = self.atom(path, m, touched);
+                    let a = self.atom(path, m);
                     if !atoms.contains(&a) {
                         atoms.push(a);
                         if let Some(Some(ai)) = self.atoms.get_mut(a as usize) {
@@ -611,7 +610,7 @@ impl Machine {
         rule
     }
 
-    fn atom(&mut self, path: PathId, m: &Matcher, touched: &mut Vec<PathId>) -> AtomId {
+    fn atom(&mut self, path: PathId, m: &Matcher) -> AtomId {
         let key = matcher_key(m);
         if let Some(&a) = self
             .paths
@@ -636,7 +635,6 @@ impl Machine {
             // Indexed only while some branch uses it as its trigger.
             p.atom_of.insert(key, a);
         }
-        let _ = touched;
         a
     }
 
