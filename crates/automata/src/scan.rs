@@ -450,32 +450,28 @@ impl<'a> Scanner<'a, '_> {
                 }
                 Ok(())
             }
-            Some(b't') => {
-                self.literal(b"true")?;
-                if let Some(p) = path {
-                    self.m.leaf(sc, p, LeafRef::Bool(true), &self.st.arrays);
-                    self.after_leaf(sc)?;
-                }
-                Ok(())
-            }
-            Some(b'f') => {
-                self.literal(b"false")?;
-                if let Some(p) = path {
-                    self.m.leaf(sc, p, LeafRef::Bool(false), &self.st.arrays);
-                    self.after_leaf(sc)?;
-                }
-                Ok(())
-            }
-            Some(b'n') => {
-                self.literal(b"null")?;
-                if let Some(p) = path {
-                    self.m.leaf(sc, p, LeafRef::Null, &self.st.arrays);
-                    self.after_leaf(sc)?;
-                }
-                Ok(())
-            }
+            Some(b't') => self.word_leaf(sc, path, b"true", LeafRef::Bool(true)),
+            Some(b'f') => self.word_leaf(sc, path, b"false", LeafRef::Bool(false)),
+            Some(b'n') => self.word_leaf(sc, path, b"null", LeafRef::Null),
             _ => Err(Bail::Fallback),
         }
+    }
+
+    /// `true`, `false` or `null`, handed to the machine when a rule reads
+    /// the path.
+    fn word_leaf(
+        &mut self,
+        sc: &mut Scratch,
+        path: Option<u32>,
+        word: &[u8],
+        leaf: LeafRef<'static>,
+    ) -> R<()> {
+        self.literal(word)?;
+        if let Some(p) = path {
+            self.m.leaf(sc, p, leaf, &self.st.arrays);
+            self.after_leaf(sc)?;
+        }
+        Ok(())
     }
 
     /// An array at a node rules read: each element at the same node, with
