@@ -423,11 +423,26 @@ struct Block {
     input: usize,
     /// Line number of the first line of `data` (1-based).
     first_line: usize,
+    /// A buffer whose first `len` bytes are the lines; the rest is
+    /// initialised spare room kept for reuse (no zero-fill per block).
     data: Vec<u8>,
+    len: usize,
     /// Instead of lines: one line longer than `--max-line-bytes`, of this
     /// many bytes, skipped unread.
     too_long: Option<u64>,
 }
+
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        self.data.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Buffers handed back by workers, reused by the reader.
+type Pool = Vec<Vec<u8>>;
+
+/// How many spare buffers the reader keeps.
+const POOL_MAX: usize = 16;
 
 /// A processed block: what to print, in input order.
 struct Done {
@@ -438,6 +453,8 @@ struct Done {
     err: Vec<u8>,
     /// Deliveries to hand to the router, in input order.
     jobs: Vec<evmatch_router::delivery::Job>,
+    /// The block's buffer, going back to the reader's pool.
+    buf: Vec<u8>,
 }
 
 /// Bytes per block handed to a worker.
@@ -478,10 +495,11 @@ impl Worker {
                 out,
                 err,
                 jobs: std::mem::take(&mut self.jobs),
+                buf: Vec::new(),
             };
         }
         let mut line_no = block.first_line;
-        let mut rest: &[u8] = &block.data;
+        let mut rest: &[u8] = block.bytes();
         while !rest.is_empty() {
             let (mut line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => rest.split_at(i),
@@ -506,13 +524,14 @@ impl Worker {
             self.events += 1;
             self.event(job, block.input, this, line, &mut out, &mut err);
         }
-        self.bytes += block.data.len() as u64;
+        self.bytes += block.len as u64;
         Done {
             seq: block.seq,
             next_line: line_no,
             out,
             err,
             jobs: std::mem::take(&mut self.jobs),
+            buf: Vec::new(),
         }
     }
 
@@ -629,9 +648,10 @@ fn read_blocks(
     count_lines: bool,
     max_line: usize,
     routing: Option<&crate::route::Routing>,
-    mut emit: impl FnMut(Block) -> Result<(), Stop>,
+    mut emit: impl FnMut(Block, &mut Pool) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut seq = 0u64;
+    let mut pool: Pool = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
         let mut reader: Box<dyn Read> = match input {
             Input::Stdin => Box::new(io::stdin().lock()),
@@ -647,21 +667,31 @@ fn read_blocks(
         let mut carry: Vec<u8> = Vec::new();
         let mut eof = false;
         while !eof {
-            let mut data = std::mem::take(&mut carry);
+            // `data[..len]` holds what was read; `data[len..]` is
+            // initialised room to read into.
+            let mut data = pool.pop().unwrap_or_default();
+            let mut len = carry.len();
+            if data.len() < len + BLOCK {
+                data.resize(len + BLOCK, 0);
+            }
+            if let Some(d) = data.get_mut(..len) {
+                d.copy_from_slice(&carry);
+            }
+            carry.clear();
             // Where the unfinished last line of `data` starts.
-            let mut tail = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
+            let mut tail =
+                memchr::memrchr(b'\n', data.get(..len).unwrap_or(&[])).map_or(0, |i| i + 1);
             let mut scanned = 0usize;
             let mut has_line = false;
             let mut overlong = false;
             // Fill up to BLOCK bytes, and on until the block holds a newline.
             loop {
-                let len = data.len();
                 if max_line > 0 && len - tail > max_line {
                     overlong = true;
                     break;
                 }
                 if len >= BLOCK
-                    && memchr::memchr(b'\n', data.get(scanned..).unwrap_or(&[])).is_some()
+                    && memchr::memchr(b'\n', data.get(scanned..len).unwrap_or(&[])).is_some()
                 {
                     break;
                 }
@@ -680,27 +710,25 @@ fn read_blocks(
                         }
                     }
                 }
-                if data.capacity() - len < 64 * 1024 {
-                    data.reserve(BLOCK);
+                if data.len() - len < 64 * 1024 {
+                    data.resize(len + BLOCK, 0);
                 }
-                let cap = data.capacity();
-                data.resize(cap, 0);
                 match reader.read(data.get_mut(len..).unwrap_or(&mut [])) {
                     Ok(0) => {
-                        data.truncate(len);
                         eof = true;
                         break;
                     }
                     Ok(n) => {
-                        data.truncate(len + n);
-                        if let Some(i) = memchr::memrchr(b'\n', data.get(len..).unwrap_or(&[])) {
+                        if let Some(i) =
+                            memchr::memrchr(b'\n', data.get(len..len + n).unwrap_or(&[]))
+                        {
                             tail = len + i + 1;
                             has_line = true;
                         }
+                        len += n;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(len),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        data.truncate(len);
                         common::error(&format!("cannot read {}: {e}", input.label()));
                         return Err(Stop::Fatal);
                     }
@@ -708,36 +736,47 @@ fn read_blocks(
             }
             if !eof || overlong {
                 // Keep the partial last line for the next block.
-                carry = data.split_off(tail);
+                carry.extend_from_slice(data.get(tail..len).unwrap_or(&[]));
+                len = tail;
             }
-            if !data.is_empty() {
+            if len > 0 {
                 // One thread numbers lines as it matches them (no extra
                 // pass); with workers the reader counts, as blocks may be
                 // matched out of order.
                 let lines = if count_lines {
-                    memchr::memchr_iter(b'\n', &data).count()
+                    memchr::memchr_iter(b'\n', data.get(..len).unwrap_or(&[])).count()
                 } else {
                     0
                 };
-                emit(Block {
-                    seq,
-                    input: k,
-                    first_line: line,
-                    data,
-                    too_long: None,
-                })?;
+                emit(
+                    Block {
+                        seq,
+                        input: k,
+                        first_line: line,
+                        data,
+                        len,
+                        too_long: None,
+                    },
+                    &mut pool,
+                )?;
                 seq += 1;
                 line += lines;
+            } else if pool.len() < POOL_MAX {
+                pool.push(data);
             }
             if overlong {
-                let (len, rest, at_eof) = skip_line(&mut *reader, carry.len() as u64, input)?;
-                emit(Block {
-                    seq,
-                    input: k,
-                    first_line: line,
-                    data: Vec::new(),
-                    too_long: Some(len),
-                })?;
+                let (long, rest, at_eof) = skip_line(&mut *reader, carry.len() as u64, input)?;
+                emit(
+                    Block {
+                        seq,
+                        input: k,
+                        first_line: line,
+                        data: Vec::new(),
+                        len: 0,
+                        too_long: Some(long),
+                    },
+                    &mut pool,
+                )?;
                 seq += 1;
                 line += 1;
                 carry = rest;
@@ -790,25 +829,37 @@ fn run_blocks(
         let mut w = Worker::new(job.rule_count);
         let mut next_line = 1usize;
         let mut input = usize::MAX;
-        let r = read_blocks(inputs, false, job.max_line, job.routing, |mut block| {
-            if block.input != input {
-                input = block.input;
-                next_line = 1;
-            }
-            block.first_line = next_line;
-            let done = w.process(job, &block);
-            next_line = done.next_line;
-            write_done(done, out, job.routing)
-        });
+        let r = read_blocks(
+            inputs,
+            false,
+            job.max_line,
+            job.routing,
+            |mut block, pool| {
+                if block.input != input {
+                    input = block.input;
+                    next_line = 1;
+                }
+                block.first_line = next_line;
+                let done = w.process(job, &block);
+                if pool.is_empty() {
+                    pool.push(block.data);
+                }
+                next_line = done.next_line;
+                write_done(done, out, job.routing)
+            },
+        );
         w.add_to(totals);
         return r;
     }
-    let (work_tx, work_rx) = mpsc::sync_channel::<Block>(threads * 2);
+    // The reading thread is one of the `threads`: it starts `threads - 1`
+    // workers and matches a block itself whenever their queue is full, so
+    // no core waits while another reads.
+    let (work_tx, work_rx) = mpsc::sync_channel::<Block>(threads);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
-        for _ in 0..threads {
+        for _ in 1..threads {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             handles.push(scope.spawn(move || {
@@ -819,7 +870,9 @@ fn run_blocks(
                         Err(_) => break,
                     };
                     let Ok(block) = next else { break };
-                    if done_tx.send(w.process(job, &block)).is_err() {
+                    let mut done = w.process(job, &block);
+                    done.buf = block.data;
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 }
@@ -827,13 +880,29 @@ fn run_blocks(
             }));
         }
         drop(done_tx);
+        let mut mine = Worker::new(job.rule_count);
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
         let mut next_seq = 0u64;
-        let mut result = read_blocks(inputs, true, job.max_line, job.routing, |block| {
+        let take = |mut done: Done, pool: &mut Pool, pending: &mut BTreeMap<u64, Done>| {
+            let buf = std::mem::take(&mut done.buf);
+            if buf.capacity() > 0 && buf.len() <= 4 * BLOCK && pool.len() < POOL_MAX {
+                pool.push(buf);
+            }
+            pending.insert(done.seq, done);
+        };
+        let mut result = read_blocks(inputs, true, job.max_line, job.routing, |block, pool| {
             let seq = block.seq;
-            work_tx.send(block).map_err(|_| Stop::Fatal)?;
+            match work_tx.try_send(block) {
+                Ok(()) => {}
+                Err(mpsc::TrySendError::Full(block)) => {
+                    let mut done = mine.process(job, &block);
+                    done.buf = block.data;
+                    take(done, pool, &mut pending);
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => return Err(Stop::Fatal),
+            }
             while let Ok(done) = done_rx.try_recv() {
-                pending.insert(done.seq, done);
+                take(done, pool, &mut pending);
             }
             flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
             // The router's input is idle: deliver what was read before
@@ -841,7 +910,7 @@ fn run_blocks(
             if job.routing.is_some_and(|r| r.take_idle()) {
                 while next_seq <= seq {
                     let Ok(done) = done_rx.recv() else { break };
-                    pending.insert(done.seq, done);
+                    take(done, pool, &mut pending);
                     flush_in_order(&mut pending, &mut next_seq, out, job.routing)?;
                 }
             }
@@ -854,6 +923,10 @@ fn run_blocks(
                 result = flush_in_order(&mut pending, &mut next_seq, out, job.routing);
             }
         }
+        if result.is_ok() {
+            result = flush_in_order(&mut pending, &mut next_seq, out, job.routing);
+        }
+        mine.add_to(totals);
         for h in handles {
             if let Ok(w) = h.join() {
                 w.add_to(totals);
