@@ -877,20 +877,44 @@ impl Machine {
     /// already witnessed condition of its branch changes nothing, so the
     /// exact check (a shortest-spelling comparison) is skipped.
     fn number_hits(&self, s: &mut Scratch, index: &ValueIndex, text: &str, hits: &mut Vec<AtomId>) {
-        let d = text.parse::<f64>().ok().filter(|d| d.is_finite());
+        // The exact double only when some bound of the path lies within
+        // the literal's cheap bracket; otherwise any value in the bracket
+        // finds the same atoms, and the bracket's slot has them ready.
+        let bracket = crate::scan::bracket(text);
+        if let Some((lo, hi)) = bracket {
+            if let Some(slot) = index.num_slot(lo, hi) {
+                index.num_fixed(text, hits);
+                let (vals, excl) = index.slot_atoms(slot);
+                let comparable = self.any_needed(s, vals, excl)
+                    && crate::scan::quick_comparable(text, Some(lo))
+                        .unwrap_or_else(|| crate::scan::comparable(text).is_some());
+                let ab = index.anything_but();
+                if !comparable {
+                    hits.extend_from_slice(ab);
+                    return;
+                }
+                hits.extend_from_slice(vals);
+                if excl.is_empty() {
+                    hits.extend_from_slice(ab);
+                } else {
+                    hits.extend(ab.iter().filter(|a| !excl.contains(a)));
+                }
+                return;
+            }
+        }
         let mut vals = std::mem::take(&mut s.vals);
         let mut excl = std::mem::take(&mut s.excl);
         vals.clear();
         excl.clear();
+        let d = match bracket {
+            Some((lo, hi)) if lo == hi || !index.bound_within(lo, hi) => Some(lo),
+            _ => text.parse::<f64>().ok().filter(|d| d.is_finite()),
+        };
         index.lookup_num_split(text, d, hits, &mut vals, &mut excl);
         // Unneeded hits may be dropped: treating the literal as not
         // comparable then only withholds witnesses from conditions that
         // are already settled.
-        let comparable = (!vals.is_empty() || !excl.is_empty())
-            && vals
-                .iter()
-                .chain(excl.iter())
-                .any(|&a| self.atom_needed(s, a))
+        let comparable = self.any_needed(s, &vals, &excl)
             && crate::scan::quick_comparable(text, d)
                 .unwrap_or_else(|| crate::scan::comparable(text).is_some());
         if comparable {
@@ -901,6 +925,12 @@ impl Machine {
         crate::values::subtract(index.anything_but(), &mut excl, hits);
         s.vals = vals;
         s.excl = excl;
+    }
+
+    /// Whether any of these atoms could still change the event's answer.
+    #[inline]
+    fn any_needed(&self, s: &Scratch, vals: &[AtomId], excl: &[AtomId]) -> bool {
+        vals.iter().any(|&a| self.atom_needed(s, a)) || excl.iter().any(|&a| self.atom_needed(s, a))
     }
 
     /// Whether another witness for atom `a` could change this event's

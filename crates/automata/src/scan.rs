@@ -707,6 +707,140 @@ fn hex4(raw: &str, at: usize) -> R<u32> {
     u32::from_str_radix(h, 16).map_err(|_| Bail::Fallback)
 }
 
+/// Powers of ten that are exact doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Bounds `(lo, hi)` on the double a plain decimal literal (a sign,
+/// digits, a fraction, no exponent) parses to, from its first 15
+/// significant digits: with `m` those digits as an integer and `e` the
+/// scale, the literal lies in `[m, m + 1) * 10^e`, and both ends are one
+/// correctly rounded operation on exact doubles (`m + 1 <= 10^15 < 2^53`,
+/// `|e| <= 22`), so rounding, being monotonic, keeps the parsed double
+/// between them. `lo == hi` when no digit was dropped: then it *is* the
+/// parsed double. `None`: zero, an exponent, or a scale out of range
+/// (the caller parses in full).
+#[inline]
+pub(crate) fn bracket(text: &str) -> Option<(f64, f64)> {
+    let b = text.as_bytes();
+    let (neg, b) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    // The common shape: a non-zero integer part of at most 15 digits.
+    let dot = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
+    let (int, frac) = b.split_at(dot);
+    let frac = frac.get(1..).unwrap_or(&[]);
+    if int.is_empty() || int.len() > 15 || int.first() == Some(&b'0') {
+        return bracket_slow(neg, b);
+    }
+    let mut m = 0u64;
+    for &c in int {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        m = m * 10 + u64::from(d);
+    }
+    let take = (15 - int.len()).min(frac.len());
+    let (kept, dropped) = frac.split_at(take);
+    let mut rest = kept;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        m = m * 100_000_000 + u64::from(eight_digits(chunk)?);
+        rest = tail;
+    }
+    for &c in rest {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        m = m * 10 + u64::from(d);
+    }
+    let mut inexact = false;
+    for &c in dropped {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        inexact |= d != 0;
+    }
+    let p = *POW10.get(take)?;
+    let lo = m as f64 / p;
+    let hi = if inexact { (m + 1) as f64 / p } else { lo };
+    Some(if neg { (-hi, -lo) } else { (lo, hi) })
+}
+
+/// Eight ASCII digits as their value (`None` if any is not a digit).
+#[inline]
+fn eight_digits(chunk: &[u8; 8]) -> Option<u32> {
+    let v = u64::from_le_bytes(*chunk);
+    // Every byte is 0x30..=0x39: high nibble 3, and adding 6 keeps it 3.
+    if v & 0xF0F0_F0F0_F0F0_F0F0 != 0x3030_3030_3030_3030
+        || v.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 != 0x3030_3030_3030_3030
+    {
+        return None;
+    }
+    let v = v - 0x3030_3030_3030_3030;
+    // Pairs, then quads, then the whole: each step merges neighbours
+    // (the first digit is the lowest byte).
+    let v = (v * 10 + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v * 100 + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let v = (v * 10_000 + (v >> 32)) & 0xFFFF_FFFF;
+    u32::try_from(v).ok()
+}
+
+/// `bracket` for any other plain decimal (leading zeros, long integer
+/// parts).
+fn bracket_slow(neg: bool, b: &[u8]) -> Option<(f64, f64)> {
+    let mut m: u64 = 0;
+    let mut sig = 0u32;
+    // Integer digits dropped (each scales up) and fraction digits kept
+    // (each scales down).
+    let mut dropped_int = 0i32;
+    let mut kept_frac = 0i32;
+    let mut inexact = false;
+    let mut point = false;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                let d = u64::from(c - b'0');
+                if sig < 15 {
+                    if m == 0 && d == 0 {
+                        // A leading zero: only its place counts.
+                        kept_frac += i32::from(point);
+                        continue;
+                    }
+                    m = m * 10 + d;
+                    sig += 1;
+                    kept_frac += i32::from(point);
+                } else {
+                    dropped_int += i32::from(!point);
+                    inexact |= d != 0;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if m == 0 {
+        return None;
+    }
+    let e = dropped_int - kept_frac;
+    let p = *POW10.get(e.unsigned_abs() as usize)?;
+    let scale = |x: u64| {
+        if e >= 0 {
+            x as f64 * p
+        } else {
+            x as f64 / p
+        }
+    };
+    let lo = scale(m);
+    let hi = if inexact { scale(m + 1) } else { lo };
+    Some(if neg { (-hi, -lo) } else { (lo, hi) })
+}
+
 /// Whether a literal whose double is `d` is comparable, when that is
 /// cheap to tell: zero, a literal of at most 15 significant digits with a
 /// normal value (always its own shortest spelling), or one of more than 17
@@ -837,7 +971,64 @@ mod tests {
         }
     }
 
+    /// `bracket` must hold the double the literal parses to, and be it
+    /// when the bracket is a point.
+    fn check_bracket(t: &str) -> Result<(), TestCaseError> {
+        let exact: f64 = t.parse().unwrap();
+        if let Some((lo, hi)) = super::bracket(t) {
+            prop_assert!(lo <= exact && exact <= hi, "{t}: {lo} {exact} {hi}");
+            if lo == hi {
+                prop_assert_eq!(lo.to_bits(), exact.to_bits(), "{}", t);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bracket_holds_the_parsed_double() {
+        for t in [
+            "-122.44074106063145",
+            "37.746953203217664",
+            "0.000123",
+            "-0.5",
+            "1",
+            "123456789012345678901234",
+            "9007199254740993",
+            "0.30000000000000004",
+            "12345678901234.5678",
+            "1.00000000000000000000001",
+            "99999999999999999",
+        ] {
+            check_bracket(t).unwrap();
+        }
+        // Zero, exponents and long scales take the full parse.
+        for t in ["0", "-0.0", "1e5", "1E-7", "0.00000000000000000000000001"] {
+            assert_eq!(super::bracket(t), None, "{t}");
+        }
+        assert_eq!(super::bracket("12.5"), Some((12.5, 12.5)));
+    }
+
     proptest! {
+        #[test]
+        fn bracket_holds_the_parsed_double_of_any_plain_decimal(
+            neg in any::<bool>(),
+            int in "[1-9][0-9]{0,24}|0",
+            frac in proptest::option::of("[0-9]{1,25}"),
+        ) {
+            let t = format!(
+                "{}{int}{}",
+                if neg { "-" } else { "" },
+                frac.map(|f| format!(".{f}")).unwrap_or_default()
+            );
+            check_bracket(&t)?;
+        }
+
+        #[test]
+        fn bracket_holds_the_parsed_double_of_printed_doubles(d in -1e9f64..1e9) {
+            check_bracket(&format!("{d}"))?;
+            check_bracket(&format!("{d:.3}"))?;
+        }
+
         #[test]
         fn comparable_agrees_with_the_definition(d in any::<f64>(), digits in 1usize..19, e in -330i32..330) {
             let shortest = format!("{d:e}");

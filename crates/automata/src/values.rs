@@ -213,6 +213,22 @@ impl Ranges {
     }
 }
 
+/// The number line cut at a path's bounds `b[0] < … < b[n-1]` into
+/// `2n + 1` slots: slot `2i` holds the values strictly between `b[i-1]`
+/// and `b[i]`, slot `2i + 1` the value `b[i]` itself. Within a slot every
+/// comparison the path makes comes out the same, so its point and range
+/// atoms (`vals`) and excluded-number atoms (`excl`) are computed once.
+#[derive(Debug, Default, Clone)]
+struct NumSlots {
+    /// Per slot: `(start, vals_end, excl_end)` into `atoms`.
+    spans: Vec<(u32, u32, u32)>,
+    atoms: Vec<AtomId>,
+}
+
+/// The most atom entries a slot table may hold; past it (many overlapping
+/// ranges) lookups use the range tree.
+const MAX_SLOT_ATOMS: usize = 1 << 16;
+
 /// Everything that decides whether a value is *excluded* by the
 /// `anything-but` atoms of a path.
 #[derive(Debug, Default, Clone)]
@@ -329,6 +345,13 @@ pub(crate) struct ValueIndex {
     /// `anything-but` atoms: any present value not excluded.
     anything_but: Vec<AtomId>,
     exclusions: Exclusions,
+    /// Every number the path's atoms compare against (points, range ends,
+    /// excluded numbers), sorted: a literal known only to lie between two
+    /// doubles needs its exact value only when one of these lies between
+    /// them too.
+    bounds: Vec<f64>,
+    /// The numeric atoms of every slot of `bounds`, when small enough.
+    slots: Option<NumSlots>,
     /// The number of atoms registered.
     atoms: usize,
 }
@@ -490,6 +513,24 @@ impl ValueIndex {
 
     /// Rebuilds the derived structures after a batch of changes.
     pub(crate) fn finish(&mut self) {
+        let mut bounds: Vec<f64> = self
+            .num_value
+            .keys()
+            .chain(self.exclusions.numbers.keys())
+            .map(|&k| f64::from_bits(k))
+            .chain(
+                self.ranges
+                    .items
+                    .iter()
+                    .flat_map(|(r, _)| [r.low, r.high])
+                    .flatten()
+                    .map(|(v, _)| v),
+            )
+            .collect();
+        bounds.sort_unstable_by(f64::total_cmp);
+        bounds.dedup();
+        self.slots = self.build_slots(&bounds);
+        self.bounds = bounds;
         self.ranges.finish();
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
@@ -569,6 +610,104 @@ impl ValueIndex {
                 }
             }
         }
+    }
+
+    fn build_slots(&self, bounds: &[f64]) -> Option<NumSlots> {
+        let mut t = NumSlots::default();
+        let n = bounds.len();
+        for k in 0..=2 * n {
+            let i = k / 2;
+            let sample = if k % 2 == 1 {
+                bounds.get(i).copied()
+            } else {
+                match (i.checked_sub(1).and_then(|j| bounds.get(j)), bounds.get(i)) {
+                    (None, _) => Some(f64::NEG_INFINITY),
+                    (Some(_), None) => Some(f64::INFINITY),
+                    (Some(&a), Some(&b)) => {
+                        let mid = a / 2.0 + b / 2.0;
+                        // Neighbouring doubles: no value lies between.
+                        (mid > a && mid < b).then_some(mid)
+                    }
+                }
+            };
+            let start = t.atoms.len() as u32;
+            if let Some(v) = sample {
+                if v.is_finite() {
+                    if let Some(a) = self.num_value.get(&num_key(v)) {
+                        t.atoms.extend_from_slice(a);
+                    }
+                }
+                for &(r, a) in &self.ranges.items {
+                    if r.contains(v) {
+                        t.atoms.push(a);
+                    }
+                }
+            }
+            let vals_end = t.atoms.len() as u32;
+            if let Some(v) = sample.filter(|v| v.is_finite()) {
+                if !self.anything_but.is_empty() {
+                    if let Some(a) = self.exclusions.numbers.get(&num_key(v)) {
+                        t.atoms.extend_from_slice(a);
+                    }
+                }
+            }
+            t.spans.push((start, vals_end, t.atoms.len() as u32));
+            if t.atoms.len() > MAX_SLOT_ATOMS {
+                return None;
+            }
+        }
+        Some(t)
+    }
+
+    /// The slot of a number known to lie in `[lo, hi]`, if the path has a
+    /// slot table and no bound separates the two ends.
+    #[inline]
+    pub(crate) fn num_slot(&self, lo: f64, hi: f64) -> Option<usize> {
+        self.slots.as_ref()?;
+        let i = self.bounds.partition_point(|&b| b < lo);
+        match self.bounds.get(i) {
+            Some(&b) if b <= hi => (lo == hi && b == lo).then_some(2 * i + 1),
+            _ => Some(2 * i),
+        }
+    }
+
+    /// For a number in slot `slot` (from `num_slot`): the atoms that need
+    /// its value to be comparable, and the anything-but atoms its value
+    /// excludes (see `lookup_num_split`).
+    #[inline]
+    pub(crate) fn slot_atoms(&self, slot: usize) -> (&[AtomId], &[AtomId]) {
+        let Some(t) = &self.slots else {
+            return (&[], &[]);
+        };
+        let Some(&(start, v_end, x_end)) = t.spans.get(slot) else {
+            return (&[], &[]);
+        };
+        (
+            t.atoms.get(start as usize..v_end as usize).unwrap_or(&[]),
+            t.atoms.get(v_end as usize..x_end as usize).unwrap_or(&[]),
+        )
+    }
+
+    /// The hits of a number that hold whatever its value: `exists` and
+    /// the literal's own text.
+    #[inline]
+    pub(crate) fn num_fixed(&self, text: &str, out: &mut Vec<AtomId>) {
+        if !self.present.is_empty() {
+            out.extend_from_slice(&self.present);
+        }
+        if !self.num_text.is_empty() {
+            if let Some(a) = self.num_text.get(text) {
+                out.extend_from_slice(a);
+            }
+        }
+    }
+
+    /// Whether a number the path compares against lies in `[lo, hi]`:
+    /// if none does, every lookup gives the same atoms for any value in
+    /// that interval.
+    pub(crate) fn bound_within(&self, lo: f64, hi: f64) -> bool {
+        let i = self.bounds.partition_point(|&b| b < lo);
+        self.bounds.get(i).is_some_and(|&b| b <= hi)
     }
 
     /// The path's anything-but atoms.
@@ -699,8 +838,10 @@ impl ValueIndex {
 }
 
 /// `out += all - excluded`.
+#[inline]
 pub(crate) fn subtract(all: &[AtomId], excluded: &mut [AtomId], out: &mut Vec<AtomId>) {
-    if excluded.is_empty() {
+    if all.is_empty() {
+    } else if excluded.is_empty() {
         out.extend_from_slice(all);
     } else if excluded.len() <= 16 {
         out.extend(all.iter().filter(|a| !excluded.contains(a)));

@@ -102,3 +102,75 @@ fn deleting_a_shared_matcher_keeps_the_other_rule() {
         Vec::<u32>::new()
     );
 }
+
+/// SPEC.md §3.2/§2.6: numbers compare by their double. The machine finds a
+/// literal's slot from its first 15 significant digits and parses it in
+/// full only when a bound of the path lies that close; literals one digit
+/// off a 17-digit bound, on it, and spelled with trailing digits must
+/// still agree with the reference matcher.
+#[test]
+fn spec_3_2_literals_next_to_a_numeric_bound_agree_with_the_reference() {
+    let bound = "-122.41600944012424";
+    let patterns = [
+        format!(r#"{{"x": [{{"numeric": ["<", {bound}]}}]}}"#),
+        format!(r#"{{"x": [{{"numeric": ["<=", {bound}]}}]}}"#),
+        format!(r#"{{"x": [{{"numeric": [">", {bound}, "<", -122.4]}}]}}"#),
+        format!(r#"{{"x": [{{"numeric": ["=", {bound}]}}]}}"#),
+        format!(r#"{{"x": [{bound}]}}"#),
+        format!(r#"{{"x": [{{"anything-but": [{bound}]}}]}}"#),
+        r#"{"x": [{"numeric": [">=", 37.5, "<", 37.75]}]}"#.to_string(),
+        r#"{"x": [{"numeric": ["=", 0.1]}]}"#.to_string(),
+    ];
+    let literals = [
+        "-122.41600944012424",
+        "-122.41600944012423",
+        "-122.41600944012425",
+        "-122.416009440124240",
+        "-122.4160094401242400001",
+        "-122.41600944012424999",
+        "-122.416009440124",
+        "-122.4160094401243",
+        "-122.41",
+        "-122.5",
+        "37.5",
+        "37.49999999999999999",
+        "37.500000000000001",
+        "37.75",
+        "37.74999999999999",
+        "0.1",
+        "0.10000000000000001",
+        "0.1000000000000000055511151231257827",
+        "0.09999999999999999",
+        "-1e2",
+        "0",
+        "-0.0",
+    ];
+    let compiled: Vec<_> = patterns.iter().map(|t| p(t)).collect();
+    for array_consistency in [true, false] {
+        let cfg = Config {
+            array_consistency,
+            ..Config::default()
+        };
+        let mut m = Machine::new(cfg);
+        for c in &compiled {
+            m.add(c);
+        }
+        let mut s = Scratch::new();
+        for lit in literals {
+            for ev in [
+                format!(r#"{{"x": {lit}}}"#),
+                format!(r#"{{"x": [1, {lit}, 2]}}"#),
+            ] {
+                let flat =
+                    evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
+                let want: Vec<u32> = compiled
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                assert_eq!(ids(&m, &mut s, &ev), want, "{ev}");
+            }
+        }
+    }
+}
