@@ -164,6 +164,9 @@ pub struct Machine {
 pub struct Scratch {
     pub(crate) fields: Vec<FieldRec>,
     pub(crate) chains: Vec<(u32, u32)>,
+    /// Array positions of every leaf read this event, recorded or not:
+    /// the flattening budget counts them all, as the full parser does.
+    chain_total: usize,
     /// Per atom: head of its list of hit fields in `wit` this event.
     atom_head: Vec<u32>,
     /// Per atom: whether a field outside every array hit it.
@@ -736,6 +739,7 @@ impl Machine {
         s.wit.clear();
         s.fields.clear();
         s.chains.clear();
+        s.chain_total = 0;
         s.paths_seen = 0;
         s.epoch = s.epoch.wrapping_add(1);
         if s.epoch == 0 {
@@ -768,7 +772,8 @@ impl Machine {
         }
         // Each leaf keeps its whole chain: deep arrays of many leaves would
         // cost depth x leaves. Past the budget, the full parser decides.
-        if (s.chains.len() + chain.len()).saturating_mul(8) > evmatch_event::MAX_FLAT_BYTES {
+        s.chain_total += chain.len();
+        if s.chain_total.saturating_mul(8) > evmatch_event::MAX_FLAT_BYTES {
             s.too_large = true;
             return;
         }
@@ -777,6 +782,22 @@ impl Machine {
                 *e = s.epoch;
                 s.paths_seen += 1;
             }
+        }
+        // The atoms first: a leaf that meets none, on a path without
+        // absence or kept conditions, leaves no record at all.
+        let mut hits = std::mem::take(&mut s.hits);
+        hits.clear();
+        if !info.index.is_empty() {
+            if let LeafRef::RawNum(text) = leaf {
+                self.number_hits(s, &info.index, text, &mut hits);
+            } else {
+                info.index
+                    .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
+            }
+        }
+        if hits.is_empty() && info.absence_conds == 0 && info.nontrigger == 0 {
+            s.hits = hits;
+            return;
         }
         let fi = s.fields.len() as u32;
         s.fields.push(FieldRec {
@@ -821,17 +842,6 @@ impl Machine {
                 });
                 *h = (s.leaves.len() - 1) as u32;
             }
-        }
-        if info.index.is_empty() {
-            return;
-        }
-        let mut hits = std::mem::take(&mut s.hits);
-        hits.clear();
-        if let LeafRef::RawNum(text) = leaf {
-            self.number_hits(s, &info.index, text, &mut hits);
-        } else {
-            info.index
-                .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
         }
         for &a in &hits {
             let Some(head) = s.atom_head.get_mut(a as usize) else {

@@ -758,28 +758,36 @@ pub(crate) fn bracket(text: &str) -> Option<(f64, f64)> {
         }
         m = m * 10 + u64::from(d);
     }
-    let mut inexact = false;
-    for &c in dropped {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        inexact |= d != 0;
+    // Dropped digits widen the bracket (when all are zeros it need not,
+    // but a wider bracket is still a bracket).
+    if !dropped.iter().all(u8::is_ascii_digit) {
+        return None;
     }
     let p = *POW10.get(take)?;
-    let lo = m as f64 / p;
-    let hi = if inexact { (m + 1) as f64 / p } else { lo };
+    // `m + 1 <= 10^15` fits an i64: a one-instruction conversion.
+    let lo = m as i64 as f64 / p;
+    let hi = if dropped.is_empty() {
+        lo
+    } else {
+        (m + 1) as i64 as f64 / p
+    };
     Some(if neg { (-hi, -lo) } else { (lo, hi) })
+}
+
+/// Whether eight bytes (little-endian in `v`) are all ASCII digits:
+/// every byte is 0x30..=0x39, so its high nibble is 3 and stays 3 when 6
+/// is added.
+#[inline]
+fn all_digits(v: u64) -> bool {
+    v & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+        && v.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
 }
 
 /// Eight ASCII digits as their value (`None` if any is not a digit).
 #[inline]
 fn eight_digits(chunk: &[u8; 8]) -> Option<u32> {
     let v = u64::from_le_bytes(*chunk);
-    // Every byte is 0x30..=0x39: high nibble 3, and adding 6 keeps it 3.
-    if v & 0xF0F0_F0F0_F0F0_F0F0 != 0x3030_3030_3030_3030
-        || v.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 != 0x3030_3030_3030_3030
-    {
+    if !all_digits(v) {
         return None;
     }
     let v = v - 0x3030_3030_3030_3030;
