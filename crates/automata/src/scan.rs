@@ -199,6 +199,18 @@ impl<'a> Scanner<'a, '_> {
 
     /// Skips one value, validating it, without building anything.
     fn skip(&mut self) -> R<()> {
+        // Scalars directly (most skipped members are strings or numbers).
+        match self.b.get(self.i) {
+            Some(b'"') => {
+                self.i = string_end(self.b, self.i + 1)?.0 + 1;
+                return Ok(());
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.i = number_end(self.b, self.i)?;
+                return Ok(());
+            }
+            _ => {}
+        }
         let base = self.st.skip_stack.len();
         let r = self.skip_inner(base);
         self.st.skip_stack.truncate(base);
@@ -351,6 +363,8 @@ impl<'a> Scanner<'a, '_> {
 
     /// The trie node a key leads to from `node` (a dotted key walks one
     /// segment per part), and whether it is a direct child.
+    // A plain loop over a short key beats `contains` (a memchr call).
+    #[allow(clippy::manual_contains)]
     fn resolve(&mut self, node: u32, ks: usize, ke: usize, esc: bool) -> R<(Option<u32>, bool)> {
         // Keys are compared as bytes: rule segments are valid UTF-8, so
         // only valid keys can equal them (the input's UTF-8 is checked as a
@@ -364,7 +378,8 @@ impl<'a> Scanner<'a, '_> {
             self.b.get(ks..ke).ok_or(Bail::Fallback)?
         };
         let nodes = &self.m.nodes;
-        if !key.contains(&b'.') {
+        // Keys are short: a plain loop beats a memchr call.
+        if !key.iter().any(|&c| c == b'.') {
             let c = nodes.get(node as usize).and_then(|x| x.child(key));
             return Ok((c, c.is_some()));
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// Match NDJSON events against EventBridge rules.
 #[derive(Debug, Parser)]
@@ -91,6 +91,12 @@ pub struct MatchArgs {
     /// Print compile time, machine size and match throughput on stderr
     #[arg(long)]
     pub stats: bool,
+
+    /// Read EVENTS files with read(2) instead of mapping them into memory
+    /// (mapping is faster; a file truncated while it is being read can
+    /// then stop the process with SIGBUS)
+    #[arg(long)]
+    pub no_mmap: bool,
 
     /// Do not report bad event lines on stderr (the exit status still
     /// says there were some)
@@ -266,6 +272,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         with_file: inputs.len() > 1,
         quiet: args.quiet,
         max_line: limits.max_line_bytes,
+        mmap: !args.no_mmap,
         labels: inputs.iter().map(Input::label).collect(),
         output_names: inputs.iter().map(Input::output_name).collect(),
     };
@@ -403,6 +410,8 @@ struct Job<'a> {
     quiet: bool,
     /// Longest line, in bytes (0: no limit).
     max_line: usize,
+    /// Map EVENTS files into memory rather than read them.
+    mmap: bool,
     /// Per input: the name used in messages.
     labels: Vec<String>,
     /// Per input: the name used in the "file" key of output lines.
@@ -423,19 +432,61 @@ struct Block {
     input: usize,
     /// Line number of the first line of `data` (1-based).
     first_line: usize,
-    /// A buffer whose first `len` bytes are the lines; the rest is
-    /// initialised spare room kept for reuse (no zero-fill per block).
-    data: Vec<u8>,
+    /// The lines: `len` bytes of a buffer or of a mapped file.
+    data: Data,
     len: usize,
     /// Instead of lines: one line longer than `--max-line-bytes`, of this
     /// many bytes, skipped unread.
     too_long: Option<u64>,
 }
 
+/// Where a block's bytes are.
+enum Data {
+    /// A buffer whose first `len` bytes are the lines; the rest is
+    /// initialised spare room kept for reuse (no zero-fill per block).
+    Owned(Vec<u8>),
+    /// A file mapped into memory, from this offset.
+    Mapped(Arc<memmap2::Mmap>, usize),
+}
+
 impl Block {
     fn bytes(&self) -> &[u8] {
-        self.data.get(..self.len).unwrap_or(&[])
+        match &self.data {
+            Data::Owned(v) => v.get(..self.len).unwrap_or(&[]),
+            Data::Mapped(m, start) => m.get(*start..*start + self.len).unwrap_or(&[]),
+        }
     }
+
+    /// The block's buffer, for reuse (empty when the block was mapped).
+    fn into_buf(self) -> Vec<u8> {
+        match self.data {
+            Data::Owned(v) => v,
+            Data::Mapped(..) => Vec::new(),
+        }
+    }
+}
+
+/// Maps `file` into memory if it is a non-empty regular file.
+fn map_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is only read, as bytes, while it lives. If another
+    // process truncates the file meanwhile, reading the lost pages raises
+    // SIGBUS (documented in SECURITY.md; `--no-mmap` avoids it); changed
+    // contents are read as they are, like a file changing under read(2).
+    #[allow(unsafe_code)]
+    // Files up to 1 GiB are faulted in at once (fewer, cheaper faults);
+    // larger ones page by page.
+    let mut opts = memmap2::MmapOptions::new();
+    if meta.len() <= 1 << 30 {
+        opts.populate();
+    }
+    let map = unsafe { opts.map(file) }.ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
 }
 
 /// Buffers handed back by workers, reused by the reader.
@@ -646,17 +697,32 @@ impl Worker {
 fn read_blocks(
     inputs: &[Input],
     count_lines: bool,
-    max_line: usize,
-    routing: Option<&crate::route::Routing>,
+    job: &Job<'_>,
     mut emit: impl FnMut(Block, &mut Pool) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
+    let max_line = job.max_line;
+    let routing = job.routing;
     let mut seq = 0u64;
     let mut pool: Pool = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
         let mut reader: Box<dyn Read> = match input {
             Input::Stdin => Box::new(io::stdin().lock()),
             Input::File(p) => match std::fs::File::open(p) {
-                Ok(f) => Box::new(f),
+                Ok(f) => {
+                    // The router reads as events come (and stops on
+                    // Ctrl-C); plain matching maps the file whole.
+                    let map = if job.mmap && routing.is_none() {
+                        map_file(&f)
+                    } else {
+                        None
+                    };
+                    if let Some(map) = map {
+                        seq =
+                            emit_mapped(Arc::new(map), k, seq, count_lines, &mut pool, &mut emit)?;
+                        continue;
+                    }
+                    Box::new(f)
+                }
                 Err(e) => {
                     common::error(&format!("cannot read {}: {e}", display(p)));
                     return Err(Stop::Fatal);
@@ -753,7 +819,7 @@ fn read_blocks(
                         seq,
                         input: k,
                         first_line: line,
-                        data,
+                        data: Data::Owned(data),
                         len,
                         too_long: None,
                     },
@@ -771,7 +837,7 @@ fn read_blocks(
                         seq,
                         input: k,
                         first_line: line,
-                        data: Vec::new(),
+                        data: Data::Owned(Vec::new()),
                         len: 0,
                         too_long: Some(long),
                     },
@@ -785,6 +851,50 @@ fn read_blocks(
         }
     }
     Ok(())
+}
+
+/// Hands on a mapped file as blocks of whole lines (a line longer than a
+/// block makes a longer block: nothing is copied, and the workers report
+/// lines over `--max-line-bytes`). Returns the next block number.
+fn emit_mapped(
+    map: Arc<memmap2::Mmap>,
+    input: usize,
+    mut seq: u64,
+    count_lines: bool,
+    pool: &mut Pool,
+    emit: &mut impl FnMut(Block, &mut Pool) -> Result<(), Stop>,
+) -> Result<u64, Stop> {
+    let total = map.len();
+    let mut start = 0usize;
+    let mut line = 1usize;
+    while start < total {
+        let mut end = (start + BLOCK).min(total);
+        if end < total {
+            end =
+                memchr::memchr(b'\n', map.get(end..).unwrap_or(&[])).map_or(total, |i| end + i + 1);
+        }
+        let len = end - start;
+        let lines = if count_lines {
+            memchr::memchr_iter(b'\n', map.get(start..end).unwrap_or(&[])).count()
+        } else {
+            0
+        };
+        emit(
+            Block {
+                seq,
+                input,
+                first_line: line,
+                data: Data::Mapped(Arc::clone(&map), start),
+                len,
+                too_long: None,
+            },
+            pool,
+        )?;
+        seq += 1;
+        line += lines;
+        start = end;
+    }
+    Ok(seq)
 }
 
 /// Reads and drops the rest of a line of which `seen` bytes were read.
@@ -829,25 +939,22 @@ fn run_blocks(
         let mut w = Worker::new(job.rule_count);
         let mut next_line = 1usize;
         let mut input = usize::MAX;
-        let r = read_blocks(
-            inputs,
-            false,
-            job.max_line,
-            job.routing,
-            |mut block, pool| {
-                if block.input != input {
-                    input = block.input;
-                    next_line = 1;
+        let r = read_blocks(inputs, false, job, |mut block, pool| {
+            if block.input != input {
+                input = block.input;
+                next_line = 1;
+            }
+            block.first_line = next_line;
+            let done = w.process(job, &block);
+            if pool.is_empty() {
+                let buf = block.into_buf();
+                if buf.capacity() > 0 {
+                    pool.push(buf);
                 }
-                block.first_line = next_line;
-                let done = w.process(job, &block);
-                if pool.is_empty() {
-                    pool.push(block.data);
-                }
-                next_line = done.next_line;
-                write_done(done, out, job.routing)
-            },
-        );
+            }
+            next_line = done.next_line;
+            write_done(done, out, job.routing)
+        });
         w.add_to(totals);
         return r;
     }
@@ -871,7 +978,7 @@ fn run_blocks(
                     };
                     let Ok(block) = next else { break };
                     let mut done = w.process(job, &block);
-                    done.buf = block.data;
+                    done.buf = block.into_buf();
                     if done_tx.send(done).is_err() {
                         break;
                     }
@@ -890,13 +997,13 @@ fn run_blocks(
             }
             pending.insert(done.seq, done);
         };
-        let mut result = read_blocks(inputs, true, job.max_line, job.routing, |block, pool| {
+        let mut result = read_blocks(inputs, true, job, |block, pool| {
             let seq = block.seq;
             match work_tx.try_send(block) {
                 Ok(()) => {}
                 Err(mpsc::TrySendError::Full(block)) => {
                     let mut done = mine.process(job, &block);
-                    done.buf = block.data;
+                    done.buf = block.into_buf();
                     take(done, pool, &mut pending);
                 }
                 Err(mpsc::TrySendError::Disconnected(_)) => return Err(Stop::Fatal),

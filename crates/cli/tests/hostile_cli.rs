@@ -98,6 +98,31 @@ fn long_lines_are_bad_lines_and_the_stream_goes_on() {
             )
         );
     }
+    // The same from a file, mapped into memory or read (issue 4: the
+    // reading path changes nothing that is printed).
+    let file = write(&dir, "events.ndjson", &input);
+    for mode in [None, Some("--no-mmap")] {
+        for threads in ["1", "2"] {
+            let mut args = vec!["--max-line-bytes", "100", "-j", threads];
+            args.extend(mode);
+            args.extend([r.as_str(), file.as_str()]);
+            let out = run_stdin(&args, Vec::new());
+            assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+            assert_eq!(
+                text(&out.stdout),
+                "{\"line\":1,\"rules\":[\"hit\"]}\n{\"line\":3,\"rules\":[\"hit\"]}\n{\"line\":6,\"rules\":[\"hit\"]}\n",
+                "{mode:?} -j {threads}"
+            );
+            // "evmatch: FILE:N: the line is ..." for lines 2, 4 and 7.
+            let err = text(&out.stderr);
+            let lines: Vec<&str> = err
+                .lines()
+                .map(|l| l.split(": the line is").next().unwrap_or(""))
+                .map(|l| l.rsplit(':').next().unwrap_or(""))
+                .collect();
+            assert_eq!(lines, vec!["2", "4", "7"], "{mode:?} -j {threads}: {err}");
+        }
+    }
     // The default limit is 1 MiB; 0 lifts it.
     let out = run_stdin(&[&r], format!("{huge}\n").into_bytes());
     assert_eq!(out.status.code(), Some(1));
