@@ -56,7 +56,11 @@ fn table() -> &'static [u32] {
 /// Appends the key of `s` to `out`.
 pub(crate) fn push_key(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_uppercase())));
+        let start = out.len();
+        out.push_str(s);
+        if let Some(tail) = out.get_mut(start..) {
+            tail.make_ascii_uppercase();
+        }
         // ASCII letters whose class holds a non-ASCII member (k, s) still
         // key to the ASCII upper-case letter: the smallest code point.
         return;

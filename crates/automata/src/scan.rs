@@ -127,6 +127,11 @@ impl<'a> Scanner<'a, '_> {
     #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
+            // One compare for the usual case: JSON's whitespace is all
+            // at or below the space.
+            if c > b' ' {
+                break;
+            }
             if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
                 self.i += 1;
             } else {

@@ -77,6 +77,7 @@ impl LenMap {
         self.map.is_empty()
     }
 
+    #[inline]
     fn prefixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
         for &l in &self.lens {
             let Some(p) = v.get(..l) else { break };
@@ -86,6 +87,7 @@ impl LenMap {
         }
     }
 
+    #[inline]
     fn suffixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
         for &l in &self.lens {
             let Some(start) = v.len().checked_sub(l) else {

@@ -127,10 +127,14 @@ impl WildIndex {
 
     /// Appends the atoms of the wildcards that match `s` to `out`; `cand`
     /// is scratch space.
+    #[inline]
     pub(crate) fn lookup(&self, s: &str, cand: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
-        if self.items.is_empty() {
-            return;
+        if !self.items.is_empty() {
+            self.lookup_some(s, cand, out);
         }
+    }
+
+    fn lookup_some(&self, s: &str, cand: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
         if !self.indexed {
             for (w, a) in &self.items {
                 if w.matches(s) {

@@ -29,12 +29,20 @@ pub fn simple_upper(c: char) -> char {
 }
 
 /// Whether value character `v` is acceptable for pattern character `p`.
+#[inline]
 pub fn char_matches(p: char, v: char) -> bool {
+    if p.is_ascii() {
+        // ASCII maps to ASCII: the value must be the letter in either case.
+        return v.eq_ignore_ascii_case(&p);
+    }
     v == p || v == simple_lower(p) || v == simple_upper(p)
 }
 
 /// `value` equals `pattern` ignoring case.
 pub fn equals_ignore_case(pattern: &str, value: &str) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return pattern.eq_ignore_ascii_case(value);
+    }
     let mut pv = pattern.chars();
     let mut vv = value.chars();
     loop {
