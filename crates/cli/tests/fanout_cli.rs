@@ -74,6 +74,11 @@ struct Server {
 
 impl Server {
     fn start(status: u16) -> Server {
+        Server::slow(status, Duration::ZERO)
+    }
+
+    /// Answers after `delay`.
+    fn slow(status: u16, delay: Duration) -> Server {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
         let url = format!("http://{}/sns", l.local_addr().unwrap());
@@ -116,6 +121,7 @@ impl Server {
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     }
+                    std::thread::sleep(delay);
                     let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
                 });
             }
@@ -656,4 +662,102 @@ fn the_bundled_example_runs() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn spec_6_ctrl_c_mid_stream_loses_nothing() {
+    let dir = tmp("sigint");
+    // A slow endpoint: 4 deliveries at a time, 300 ms each.
+    let slow = Server::slow(200, Duration::from_millis(300));
+    let subs = json!([
+        {"Name": "hook", "Endpoint": slow.url},
+        {"Name": "log", "Endpoint": "file://out.ndjson"}
+    ]);
+    std::fs::write(dir.join("subs.json"), subs.to_string()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
+        .current_dir(&dir)
+        .args(["fanout", "--dead-letter", "dlq.ndjson", "subs.json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input: String = (0..40)
+        .map(|i| format!("{{\"Message\": \"m{i}\"}}\n"))
+        .collect();
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // Input stays open (mid-stream); wait for the first deliveries.
+    let until = Instant::now() + Duration::from_secs(10);
+    while slow.seen().is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kill = || {
+        let ok = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    kill();
+    std::thread::sleep(Duration::from_millis(100));
+    kill();
+    let until = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < until, "evmatch did not stop after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("evmatch: summary: matched 80,"), "{err}");
+    // Every (message, subscription) pair is delivered or dead-lettered.
+    let mut got: Vec<(String, String)> = slow
+        .seen()
+        .iter()
+        .map(|s| {
+            let v: Value = serde_json::from_str(&s.body).unwrap();
+            (
+                "hook".to_string(),
+                v["Message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.extend(lines(&dir.join("out.ndjson")).iter().map(|r| {
+        (
+            "log".to_string(),
+            r["body"]["Message"].as_str().unwrap().to_string(),
+        )
+    }));
+    let dlq = lines(&dir.join("dlq.ndjson"));
+    got.extend(dlq.iter().map(|r| {
+        (
+            r["subscription"].as_str().unwrap().to_string(),
+            r["request"]["Message"].as_str().unwrap().to_string(),
+        )
+    }));
+    for i in 0..40 {
+        for s in ["hook", "log"] {
+            let k = (s.to_string(), format!("m{i}"));
+            assert!(got.contains(&k), "{k:?} lost; {err}");
+        }
+    }
+    assert!(
+        dlq.iter()
+            .any(|d| d["ERROR_CODE"] == "INTERRUPTED" && d["subscription"] == "hook"),
+        "{err}"
+    );
 }
