@@ -821,6 +821,7 @@ impl Fanout<'_> {
     ) -> ReadCounts {
         let mut counts = ReadCounts::default();
         let mut seen_dedup: HashSet<String> = HashSet::new();
+        let mut receivers = Vec::new();
         let several = inputs.len() > 1;
         for (n, input) in inputs.iter().enumerate() {
             let (label, file_name, reader): (String, String, Box<dyn Read>) = match input {
@@ -918,7 +919,7 @@ impl Fanout<'_> {
                         continue;
                     }
                 };
-                let receivers = self.topic.receivers_prepared(&prepared);
+                self.topic.receivers_into(&prepared, &mut receivers);
                 if receivers.is_empty() {
                     counts.unmatched += 1;
                 }
