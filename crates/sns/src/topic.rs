@@ -223,7 +223,8 @@ mod tests {
         b.subscribe_unfiltered("all");
         b.subscribe("attr", r#"{"a": ["x"]}"#, attrs).unwrap();
         b.subscribe("attr-no", r#"{"a": ["y"]}"#, attrs).unwrap();
-        b.subscribe("body-2", r#"{"k": [{"prefix": "v"}]}"#, body).unwrap();
+        b.subscribe("body-2", r#"{"k": [{"prefix": "v"}]}"#, body)
+            .unwrap();
         b.subscribe("empty", "", attrs).unwrap();
         let t = b.build();
         let m = Message::new(r#"{"k": "v"}"#)
