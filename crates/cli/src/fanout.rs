@@ -44,6 +44,9 @@ pub const DEFAULT_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:000000000000:evmatch-
 /// HTTP/S endpoints).
 pub const DEFAULT_NUM_RETRIES: u32 = 3;
 
+/// Publish's size limit (256 KiB): message, subject and attributes.
+pub const MAX_PUBLISH_BYTES: usize = 262_144;
+
 /// Most retries a DeliveryPolicy may ask for (SNS's limit for HTTP/S).
 pub const MAX_NUM_RETRIES: u32 = 100;
 
@@ -282,7 +285,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         (read, summary)
     });
     let mut note = format!(
-        "evmatch: fanout: {} messages read, {} delivered to no subscription",
+        "evmatch: fanout: {} messages read, {} matched no subscription",
         read.messages, read.unmatched
     );
     if read.duplicates > 0 {
@@ -1178,6 +1181,19 @@ fn publish_request(text: &str, input: usize, line_no: usize) -> Result<Published
             }
         }
         Some(_) => return Err("MessageAttributes must be a JSON object".into()),
+    }
+    // Publish's limit: the message, the subject and the attributes together.
+    let size = message.len()
+        + subject.as_ref().map_or(0, String::len)
+        + attributes
+            .iter()
+            .map(|(n, t, v)| n.len() + t.len() + v.len())
+            .sum::<usize>();
+    if size > MAX_PUBLISH_BYTES {
+        return Err(format!(
+            "Invalid parameter: Message too long ({size} bytes with the subject and the \
+             attributes; at most {MAX_PUBLISH_BYTES})"
+        ));
     }
     Ok(Published {
         line: text.to_string(),

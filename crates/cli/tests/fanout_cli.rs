@@ -318,7 +318,7 @@ fn spec_5_each_message_goes_exactly_to_the_subscriptions_whose_policy_matches() 
     )));
 
     assert!(
-        err.contains("evmatch: fanout: 4 messages read, 0 delivered to no subscription"),
+        err.contains("evmatch: fanout: 4 messages read, 0 matched no subscription"),
         "{err}"
     );
     assert!(
@@ -474,6 +474,9 @@ fn bad_message_lines_are_reported_with_their_line_number_and_the_stream_goes_on(
         r#"{"Message": "two", "MessageAttributes": {"n": {"DataType": "Number", "StringValue": "abc"}}}"#,
         r#"{"Message": "three", "MessageAttributes": {"n": {"DataType": "Number", "StringValue": "3"}}}"#,
         r#"{"Message": ""}"#,
+        // 256 KiB exactly is fine; one byte more is not (with the subject).
+        &format!(r#"{{"Message": "{}"}}"#, "x".repeat(262_144)),
+        &format!(r#"{{"Message": "{}", "Subject": "s"}}"#, "x".repeat(262_144)),
     ]
     .join("\n");
     let o = run(&dir, &["subs.json", "-"], &input);
@@ -481,13 +484,16 @@ fn bad_message_lines_are_reported_with_their_line_number_and_the_stream_goes_on(
     // Exit 1: some lines were bad, every delivery went through.
     assert_eq!(o.status.code(), Some(1), "{err}");
     let got = delivered_messages(&lines(&dir.join("all.ndjson")));
-    assert_eq!(got, vec!["one", "three"]);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[..2], ["one", "three"]);
+    assert_eq!(got[2].len(), 262_144);
     for (n, reason) in [
         (2, "invalid JSON"),
         (3, "must be a JSON object"),
         (4, "needs a Message"),
         (6, "MessageAttributes.n: "),
         (8, "Invalid parameter: Empty message"),
+        (10, "Invalid parameter: Message too long"),
     ] {
         assert!(
             err.lines()
@@ -760,4 +766,50 @@ fn spec_6_ctrl_c_mid_stream_loses_nothing() {
             .any(|d| d["ERROR_CODE"] == "INTERRUPTED" && d["subscription"] == "hook"),
         "{err}"
     );
+}
+
+#[test]
+fn topic_arn_sources_pending_subscriptions_unknown_keys_and_exec_endpoints() {
+    let dir = tmp("topic");
+    let subs = json!([
+        {"SubscriptionArn": "PendingConfirmation", "Endpoint": "file://pending.ndjson"},
+        {"Name": "cmd", "Endpoint": "exec:cat >> exec.ndjson", "RawMessageDelivery": false,
+         "TopicArn": TOPIC, "FilterPolcy": {"typo": ["x"]}}
+    ]);
+    std::fs::write(dir.join("subs.json"), subs.to_string()).unwrap();
+    let o = run(&dir, &["subs.json"], "{\"Message\": \"m\"}\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("subscription 1: pending confirmation"),
+        "{err}"
+    );
+    assert!(err.contains("unknown key \"FilterPolcy\" ignored"), "{err}");
+    assert!(!dir.join("pending.ndjson").exists());
+    // The topic comes from the subscription's TopicArn; exec: gets the body.
+    let text = std::fs::read_to_string(dir.join("exec.ndjson")).unwrap();
+    let env: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(env["TopicArn"], TOPIC);
+    assert_eq!(env["Message"], "m");
+    // --topic-arn wins over the file; a subscription of another topic is refused.
+    let o = run(
+        &dir,
+        &["--topic-arn", "arn:aws:sns:us-east-1:1:other", "subs.json"],
+        "",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "TopicArn {TOPIC} is not the topic arn:aws:sns:us-east-1:1:other"
+        )),
+        "{err}"
+    );
+    // `evmatch help fanout` shows the command's help.
+    let o = Command::new(env!("CARGO_BIN_EXE_evmatch"))
+        .args(["help", "fanout"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("evmatch fanout"));
 }
