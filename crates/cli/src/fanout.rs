@@ -31,7 +31,7 @@ use evmatch_router::transform::{to_compact, write_json_string, InputTransformer,
 use evmatch_sns::{Attribute, FilterPolicy, FilterPolicyScope, Message, Topic};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -258,8 +258,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
     signal::install();
     let done = AtomicBool::new(false);
     let interrupted = AtomicBool::new(false);
+    let progress = !args.quiet && std::io::stderr().is_terminal();
     let (read, summary) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch(&router, &done, &interrupted));
+        let watcher = scope.spawn(|| watch(&router, &done, &interrupted, progress));
         let mut jobs = Vec::new();
         let mut bodies = Vec::new();
         let read = fan.read_all(&inputs, &mut |m, receivers| {
@@ -308,13 +309,19 @@ pub fn run(args: Vec<OsString>) -> u8 {
 }
 
 /// Ctrl-C: the first stops reading and retrying, the second dead-letters
-/// the queued deliveries.
-fn watch(router: &Router, done: &AtomicBool, interrupted: &AtomicBool) {
+/// the queued deliveries. Progress once a second on a terminal.
+fn watch(router: &Router, done: &AtomicBool, interrupted: &AtomicBool, progress: bool) {
     let mut seen = 0usize;
+    let mut last = Instant::now();
+    let mut shown = false;
     while !done.load(Ordering::SeqCst) {
         std::thread::park_timeout(Duration::from_millis(50));
         let n = signal::count();
         if n > seen {
+            if shown {
+                eprint!("\r\x1b[K");
+                shown = false;
+            }
             if seen == 0 {
                 interrupted.store(true, Ordering::SeqCst);
                 router.interrupt();
@@ -328,6 +335,25 @@ fn watch(router: &Router, done: &AtomicBool, interrupted: &AtomicBool) {
             }
             seen = n;
         }
+        if progress && last.elapsed() >= Duration::from_secs(1) {
+            last = Instant::now();
+            let s = router.summary();
+            let mut e = std::io::stderr().lock();
+            let _ = write!(
+                e,
+                "\r\x1b[Kevmatch: matched {}, delivered {}, retried {}, dead-lettered {}, pending {}",
+                s.total(|t| t.matched),
+                s.total(|t| t.delivered),
+                s.total(|t| t.retried),
+                s.total(|t| t.dead_lettered),
+                s.pending()
+            );
+            let _ = e.flush();
+            shown = true;
+        }
+    }
+    if shown {
+        eprint!("\r\x1b[K");
     }
 }
 
