@@ -264,6 +264,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
         let mut jobs = Vec::new();
         let mut bodies = Vec::new();
         let read = fan.read_all(&inputs, &mut |m, receivers| {
+            if receivers.is_empty() {
+                return true;
+            }
             bodies.clear();
             let mut envelope: Option<Arc<str>> = None;
             let mut bare: Option<Arc<str>> = None;
