@@ -1,12 +1,13 @@
 //! `evmatch`: EventBridge event-pattern matching on the command line.
 //!
 //! The first argument picks the command: `test-event-pattern`, `check`, `transform`,
-//! `explain`, `test-filter-policy`, `help`, `--help`/`-h`, `--version`/`-V`;
+//! `explain`, `test-filter-policy`, `fanout`, `help`, `--help`/`-h`, `--version`/`-V`;
 //! anything else runs the match command (`evmatch [OPTIONS] RULES [EVENTS...]`).
 
 mod check;
 mod common;
 mod explain;
+mod fanout;
 mod matching;
 mod route;
 mod test_filter_policy;
@@ -48,9 +49,12 @@ Commands:
           [--message-attributes JSON] [--message TEXT]
       Does an SNS subscription with this filter policy receive the message?
       Prints {\"Result\": true|false}.
+  evmatch fanout SUBSCRIPTIONS [MESSAGES...]
+      A local SNS topic: deliver each NDJSON Publish request to the
+      subscriptions whose filter policy it passes (notification JSON or raw).
   evmatch help [COMMAND]
       Show this help, or the help of COMMAND (match, test-event-pattern, check,
-      transform, explain, test-filter-policy).
+      transform, explain, test-filter-policy, fanout).
 
 RULES is a JSON object {\"rule-name\": <pattern>, ...}, a JSON array of
 EventBridge rule objects (Name, EventPattern, State, Targets), or the output
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         "transform" => transform::run(sub_args("transform", &args)),
         "explain" => explain::run(sub_args("explain", &args)),
         "test-filter-policy" => test_filter_policy::run(sub_args("test-filter-policy", &args)),
+        "fanout" => fanout::run(sub_args("fanout", &args)),
         "help" => help(args.get(2).and_then(|a| a.to_str()), args.len() > 3),
         "--help" => print_help(matching::MatchArgs::command(), true),
         "-h" => print_help(matching::MatchArgs::command(), false),
@@ -156,15 +161,16 @@ fn help(topic: Option<&str>, extra: bool) -> u8 {
         Some("test-filter-policy") => print_help(test_filter_policy::FilterArgs::command(), true),
         Some("explain") => print_help(explain::ExplainArgs::command(), true),
         Some("transform") => print_help(transform::TransformArgs::command(), true),
+        Some("fanout") => print_help(fanout::FanoutArgs::command(), true),
         Some("help" | "--help" | "-h") => {
-            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, transform, explain, test-filter-policy), or of evmatch.\n\nExample:\n  evmatch help check\n");
+            common::write_stdout(b"Usage: evmatch help [COMMAND]\n\nShows the help of COMMAND (match, test-event-pattern, check, transform, explain, test-filter-policy, fanout), or of evmatch.\n\nExample:\n  evmatch help check\n");
             EXIT_OK
         }
         Some(other) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, transform, explain, test-filter-policy, help)"
+                "evmatch: no such command: {other} (commands: match, test-event-pattern, check, transform, explain, test-filter-policy, fanout, help)"
             );
             EXIT_FATAL
         }

@@ -553,7 +553,7 @@ fn watch(routing: &Routing, done: &AtomicBool, progress: bool) {
     }
 }
 
-fn print_summary(s: &Summary) {
+pub(crate) fn print_summary(s: &Summary) {
     let mut text = format!(
         "evmatch: summary: matched {}, delivered {}, retried {}, dead-lettered {}",
         s.total(|t| t.matched),
@@ -598,7 +598,7 @@ fn print_summary(s: &Summary) {
 /// SIGINT handling without a dependency beyond libc: the handler only
 /// counts; the watcher thread and the reader look at the count.
 #[cfg(unix)]
-mod signal {
+pub(crate) mod signal {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
@@ -644,7 +644,7 @@ mod signal {
 }
 
 #[cfg(not(unix))]
-mod signal {
+pub(crate) mod signal {
     use std::time::Duration;
 
     pub fn install() {}

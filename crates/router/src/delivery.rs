@@ -603,6 +603,47 @@ impl Router {
         true
     }
 
+    /// Deliveries of bodies the caller made (no input transformation): one
+    /// [`Job`] per `(target index, body)` of `bodies` (indexes from
+    /// [`RouterBuilder::add_target`]; unknown ones are skipped), all for
+    /// one event. `event_text` (JSON text) is what dead-letter records show
+    /// as the event; the event part of the idempotency keys is `event_id`
+    /// percent-encoded (a stable hash of `event_text` without one).
+    /// Used by the SNS fan-out, whose bodies are notifications.
+    pub fn prepare_bodies(
+        &self,
+        event_text: &str,
+        event_id: Option<&str>,
+        bodies: &[(usize, Arc<str>)],
+        received: Instant,
+        out: &mut Vec<Job>,
+    ) {
+        let t = event_text.trim_matches(JSON_WS);
+        let text: Arc<str> = Arc::from(t.replace(['\n', '\r'], " "));
+        let key = match event_id {
+            Some(id) => percent(id),
+            None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
+        };
+        let info = Arc::new(EventInfo {
+            text,
+            id: event_id.map(str::to_string),
+            region: None,
+            account: None,
+            key,
+        });
+        for (slot, body) in bodies {
+            if *slot < self.shared.slots.len() {
+                out.push(Job {
+                    slot: *slot,
+                    body: Ok(Arc::clone(body)),
+                    event: Arc::clone(&info),
+                    received,
+                    attempts: 0,
+                });
+            }
+        }
+    }
+
     /// The idempotency key of `job`: `EVENT/RULE/TARGET`.
     pub fn idempotency_key(&self, job: &Job) -> String {
         let suffix = self

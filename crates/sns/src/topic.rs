@@ -4,7 +4,37 @@
 use crate::message::{Message, PreparedMessage};
 use crate::policy::{FilterPolicy, FilterPolicyScope, PolicyError};
 use evmatch::{RuleSet, RuleSetBuilder};
+use evmatch_automata::{RuleId, Scratch};
+use evmatch_event::FlatEvent;
+use std::cell::RefCell;
 use std::fmt;
+
+thread_local! {
+    /// Matching scratch space and the engine's output, reused across
+    /// messages on each thread.
+    static SCRATCH: RefCell<(Scratch, Vec<RuleId>)> = RefCell::new((Scratch::new(), Vec::new()));
+}
+
+/// Appends to `out` the subscriptions (`ids[rule]`) whose rule in `rules`
+/// matches `event`, ascending.
+fn matches_into(rules: &RuleSet, ids: &[usize], event: &FlatEvent, out: &mut Vec<usize>) {
+    let mut run = |s: &mut Scratch, buf: &mut Vec<RuleId>| {
+        buf.clear();
+        rules.machine().matches_flat(s, event, buf);
+        out.extend(buf.iter().filter_map(|&r| ids.get(r as usize).copied()));
+    };
+    let done = SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut g) => {
+            let (s, buf) = &mut *g;
+            run(s, buf);
+            true
+        }
+        Err(_) => false,
+    });
+    if !done {
+        run(&mut Scratch::new(), &mut Vec::new());
+    }
+}
 
 /// A subscription whose policy failed to compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,27 +169,33 @@ impl Topic {
     /// Indices of the subscriptions that receive a prepared message,
     /// ascending.
     pub fn receivers_prepared(&self, message: &PreparedMessage) -> Vec<usize> {
-        let mut out = self.unfiltered.clone();
+        let mut out = Vec::new();
+        self.receivers_into(message, &mut out);
+        out
+    }
+
+    /// [`Topic::receivers_prepared`] into a caller-owned vector (cleared
+    /// first), so a loop over messages allocates nothing in steady state.
+    pub fn receivers_into(&self, message: &PreparedMessage, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.unfiltered);
+        let mut sources = usize::from(!out.is_empty());
         let (rules, ids) = &self.attributes;
         if !rules.is_empty() {
-            out.extend(
-                rules
-                    .matches_flat(message.attributes_event())
-                    .into_iter()
-                    .filter_map(|r| ids.get(r).copied()),
-            );
+            let before = out.len();
+            matches_into(rules, ids, message.attributes_event(), out);
+            sources += usize::from(out.len() > before);
         }
         let (rules, ids) = &self.body;
         if let (false, Some(ev)) = (rules.is_empty(), message.body_event()) {
-            out.extend(
-                rules
-                    .matches_flat(ev)
-                    .into_iter()
-                    .filter_map(|r| ids.get(r).copied()),
-            );
+            let before = out.len();
+            matches_into(rules, ids, ev, out);
+            sources += usize::from(out.len() > before);
         }
-        out.sort_unstable();
-        out
+        // Each source is ascending already.
+        if sources > 1 {
+            out.sort_unstable();
+        }
     }
 
     /// Names of the subscriptions that receive a message, in the order the
@@ -169,5 +205,38 @@ impl Topic {
             .into_iter()
             .filter_map(|i| self.names.get(i).map(String::as_str))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::message::Attribute;
+
+    #[test]
+    fn spec_5_1_receivers_into_merges_both_scopes_and_unfiltered_ascending() {
+        let mut b = Topic::builder();
+        let attrs = FilterPolicyScope::MessageAttributes;
+        let body = FilterPolicyScope::MessageBody;
+        b.subscribe("body", r#"{"k": ["v"]}"#, body).unwrap();
+        b.subscribe_unfiltered("all");
+        b.subscribe("attr", r#"{"a": ["x"]}"#, attrs).unwrap();
+        b.subscribe("attr-no", r#"{"a": ["y"]}"#, attrs).unwrap();
+        b.subscribe("body-2", r#"{"k": [{"prefix": "v"}]}"#, body)
+            .unwrap();
+        b.subscribe("empty", "", attrs).unwrap();
+        let t = b.build();
+        let m = Message::new(r#"{"k": "v"}"#)
+            .with_attribute("a", Attribute::String("x".into()))
+            .prepare();
+        let mut out = vec![99, 98];
+        t.receivers_into(&m, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 4, 5]);
+        assert_eq!(t.receivers_prepared(&m), out);
+        // The vector is reused: cleared, then filled again.
+        let plain = Message::new("not json").prepare();
+        t.receivers_into(&plain, &mut out);
+        assert_eq!(out, vec![1, 5]);
     }
 }
