@@ -531,9 +531,10 @@ impl ValueIndex {
             .collect();
         bounds.sort_unstable_by(f64::total_cmp);
         bounds.dedup();
+        // The range tree first: the slot table is built with it.
+        self.ranges.finish();
         self.slots = self.build_slots(&bounds);
         self.bounds = bounds;
-        self.ranges.finish();
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
     }
@@ -639,11 +640,8 @@ impl ValueIndex {
                         t.atoms.extend_from_slice(a);
                     }
                 }
-                for &(r, a) in &self.ranges.items {
-                    if r.contains(v) {
-                        t.atoms.push(a);
-                    }
-                }
+                // The range tree: O(log n + hits) a slot.
+                self.ranges.lookup(v, &mut t.atoms);
             }
             let vals_end = t.atoms.len() as u32;
             if let Some(v) = sample.filter(|v| v.is_finite()) {
