@@ -177,7 +177,7 @@ impl<'a> Scanner<'a, '_> {
 
     /// Reads a string whose opening quote is at `self.i`; returns the
     /// content's byte range and whether it holds escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> R<(usize, usize, bool)> {
         let start = self.i + 1;
         let (end, escaped) = string_end(self.b, start)?;

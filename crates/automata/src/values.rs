@@ -43,15 +43,85 @@ fn num_key(v: f64) -> u64 {
     }
 }
 
+/// A superset of some keys' first (or last) bytes: a value whose byte is
+/// not in it cannot hit, so it is not probed at all. Bits are set as keys
+/// come and never cleared (a stale bit only costs a probe).
+#[derive(Debug, Default, Clone, Copy)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: Option<u8>) {
+        match b {
+            Some(b) => {
+                if let Some(w) = self.0.get_mut(usize::from(b >> 6)) {
+                    *w |= 1 << (b & 63);
+                }
+            }
+            // An empty key: every value may hit.
+            None => self.0 = [u64::MAX; 4],
+        }
+    }
+
+    /// Whether a value with this edge byte (`None`: unknown) may hit.
+    #[inline]
+    fn may_hit(&self, b: Option<u8>) -> bool {
+        match b {
+            Some(b) => self
+                .0
+                .get(usize::from(b >> 6))
+                .is_some_and(|w| w & (1 << (b & 63)) != 0),
+            None => true,
+        }
+    }
+}
+
+/// A superset of the (length, first byte, last byte) of the keys of an
+/// exact-string map, hashed into 4,096 bits.
+#[derive(Debug, Clone)]
+struct ShapeSet(Box<[u64; 64]>);
+
+impl Default for ShapeSet {
+    fn default() -> Self {
+        ShapeSet(Box::new([0; 64]))
+    }
+}
+
+impl ShapeSet {
+    #[inline]
+    fn bit(s: &[u8]) -> usize {
+        let first = usize::from(s.first().copied().unwrap_or(0));
+        let last = usize::from(s.last().copied().unwrap_or(0));
+        (first.wrapping_mul(31) ^ last.wrapping_mul(131) ^ s.len().wrapping_mul(2_654_435_761))
+            & 4095
+    }
+
+    fn insert(&mut self, s: &[u8]) {
+        let i = Self::bit(s);
+        if let Some(w) = self.0.get_mut(i >> 6) {
+            *w |= 1 << (i & 63);
+        }
+    }
+
+    #[inline]
+    fn may_hit(&self, s: &[u8]) -> bool {
+        let i = Self::bit(s);
+        self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+}
+
 /// Strings grouped by length, for prefix and suffix lookups.
 #[derive(Debug, Default, Clone)]
 struct LenMap {
     lens: Vec<usize>,
     map: AHashMap<Box<[u8]>, Vec<AtomId>>,
+    firsts: ByteSet,
+    lasts: ByteSet,
 }
 
 impl LenMap {
     fn insert(&mut self, key: &[u8], atom: AtomId) {
+        self.firsts.insert(key.first().copied());
+        self.lasts.insert(key.last().copied());
         let e = self.map.entry(key.into()).or_default();
         if !e.contains(&atom) {
             e.push(atom);
@@ -79,6 +149,9 @@ impl LenMap {
 
     #[inline]
     fn prefixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        if self.lens.is_empty() || !self.firsts.may_hit(v.first().copied()) {
+            return;
+        }
         for &l in &self.lens {
             let Some(p) = v.get(..l) else { break };
             if let Some(a) = self.map.get(p) {
@@ -89,6 +162,9 @@ impl LenMap {
 
     #[inline]
     fn suffixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        if self.lens.is_empty() || !self.lasts.may_hit(v.last().copied()) {
+            return;
+        }
         for &l in &self.lens {
             let Some(start) = v.len().checked_sub(l) else {
                 break;
@@ -339,6 +415,12 @@ pub(crate) struct ValueIndex {
     prefixes_ic: CaseLenMap,
     suffixes_ic: CaseLenMap,
     equals_ic: CaseMap,
+    /// First bytes of the case keys of `prefixes_ic`, `equals_ic` and the
+    /// ignore-case exclusions; last bytes of those of `suffixes_ic`.
+    ic_firsts: ByteSet,
+    ic_lasts: ByteSet,
+    /// Shapes of the keys of `strings`.
+    string_shapes: ShapeSet,
     wildcards: WildIndex,
     ranges: Ranges,
     cidrs: Vec<(IpRange, AtomId)>,
@@ -381,8 +463,12 @@ impl ValueIndex {
         self.atoms += 1;
         match m {
             Matcher::Exact(e) => match e {
-                Exact::String(s) => add_to(&mut self.strings, s.as_str().into(), atom),
+                Exact::String(s) => {
+                    self.string_shapes.insert(s.as_bytes());
+                    add_to(&mut self.strings, s.as_str().into(), atom);
+                }
                 Exact::Ip { text, range } => {
+                    self.string_shapes.insert(text.as_bytes());
                     add_to(&mut self.strings, text.as_str().into(), atom);
                     self.cidrs.push((*range, atom));
                 }
@@ -398,9 +484,18 @@ impl ValueIndex {
             },
             Matcher::Prefix(p) => self.prefixes.insert(p.as_bytes(), atom),
             Matcher::Suffix(p) => self.suffixes.insert(p.as_bytes(), atom),
-            Matcher::PrefixIgnoreCase(p) => self.prefixes_ic.insert(p, atom),
-            Matcher::SuffixIgnoreCase(p) => self.suffixes_ic.insert(p, atom),
-            Matcher::EqualsIgnoreCase(p) => add_case(&mut self.equals_ic, p, atom),
+            Matcher::PrefixIgnoreCase(p) => {
+                self.ic_firsts.insert(fold::key(p).bytes().next());
+                self.prefixes_ic.insert(p, atom);
+            }
+            Matcher::SuffixIgnoreCase(p) => {
+                self.ic_lasts.insert(fold::key(p).bytes().last());
+                self.suffixes_ic.insert(p, atom);
+            }
+            Matcher::EqualsIgnoreCase(p) => {
+                self.ic_firsts.insert(fold::key(p).bytes().next());
+                add_case(&mut self.equals_ic, p, atom);
+            }
             Matcher::Wildcard(w) => self.wildcards.insert(w, atom),
             Matcher::Numeric(r) => self.ranges.insert(*r, atom),
             Matcher::Cidr(r) => self.cidrs.push((*r, atom)),
@@ -432,6 +527,7 @@ impl ValueIndex {
                     }
                     AnythingBut::IgnoreCase(ps) => {
                         for p in ps {
+                            self.ic_firsts.insert(fold::key(p).bytes().next());
                             add_case(&mut x.ignore_case, p, atom);
                         }
                     }
@@ -717,15 +813,24 @@ impl ValueIndex {
 
     fn lookup_str(&self, s: &str, buf: &mut String, tmp: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
         let b = s.as_bytes();
-        if let Some(a) = self.strings.get(s) {
-            out.extend_from_slice(a);
+        if !self.strings.is_empty() && self.string_shapes.may_hit(b) {
+            if let Some(a) = self.strings.get(s) {
+                out.extend_from_slice(a);
+            }
         }
         self.prefixes.prefixes_of(b, out);
         self.suffixes.suffixes_of(b, out);
-        let need_key = !self.prefixes_ic.is_empty()
-            || !self.suffixes_ic.is_empty()
+        // A value's case key starts (ends) with its first (last) ASCII
+        // character upper-cased; other characters are not filtered.
+        let edge = |c: Option<&u8>| match c {
+            Some(c) if c.is_ascii() => Some(c.to_ascii_uppercase()),
+            _ => None,
+        };
+        let need_key = ((!self.prefixes_ic.is_empty()
             || !self.equals_ic.is_empty()
-            || !self.exclusions.ignore_case.is_empty();
+            || !self.exclusions.ignore_case.is_empty())
+            && self.ic_firsts.may_hit(edge(b.first())))
+            || (!self.suffixes_ic.is_empty() && self.ic_lasts.may_hit(edge(b.last())));
         if need_key {
             buf.clear();
             fold::push_key(s, buf);
