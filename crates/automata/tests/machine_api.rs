@@ -174,3 +174,47 @@ fn spec_3_2_literals_next_to_a_numeric_bound_agree_with_the_reference() {
         }
     }
 }
+
+/// The value index skips a probe when a value's first or last byte (or,
+/// for exact strings, its length and edge bytes) rules every key out.
+/// Edge cases of those filters, each checked against the reference
+/// matcher: empty keys and values (SPEC.md §2.2–2.3), case classes whose
+/// key starts outside ASCII or with an ASCII letter that has a non-ASCII
+/// member (SPEC.md §2.4: KELVIN SIGN lowers to `k`).
+#[test]
+fn spec_2_2_to_2_4_byte_filters_never_hide_a_hit() {
+    let patterns = [
+        r#"{"v": [{"prefix": ""}]}"#,
+        r#"{"v": [{"suffix": ""}]}"#,
+        r#"{"v": [""]}"#,
+        r#"{"v": [{"prefix": "ab"}, {"suffix": "yz"}, "mid"]}"#,
+        r#"{"v": [{"equals-ignore-case": "école"}]}"#,
+        r#"{"v": [{"equals-ignore-case": "k"}]}"#,
+        r#"{"v": [{"prefix": {"equals-ignore-case": "Éc"}}]}"#,
+        r#"{"v": [{"suffix": {"equals-ignore-case": "LE"}}]}"#,
+        r#"{"v": [{"anything-but": {"equals-ignore-case": ["kelvin"]}}]}"#,
+        r#"{"v": [{"anything-but": {"prefix": "zz"}}]}"#,
+    ];
+    let values = [
+        "", "a", "ab", "abc", "xyz", "yz", "mid", "MID", "ÉCOLE", "école", "Ecole", "k", "K",
+        "\u{212A}", "KELVIN", "\u{212A}elvin", "zzz", "éc", "cole", "LE", "le", "tablé",
+    ];
+    let compiled: Vec<_> = patterns.iter().map(|t| p(t)).collect();
+    let cfg = Config::default();
+    let mut m = Machine::new(cfg);
+    for c in &compiled {
+        m.add(c);
+    }
+    let mut s = Scratch::new();
+    for v in values {
+        let ev = serde_json::json!({ "v": v }).to_string();
+        let flat = evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
+        let want: Vec<u32> = compiled
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
+            .map(|(i, _)| i as u32)
+            .collect();
+        assert_eq!(ids(&m, &mut s, &ev), want, "{ev}");
+    }
+}
