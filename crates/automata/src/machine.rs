@@ -176,6 +176,9 @@ pub struct Scratch {
     /// Per branch: the event (epoch) it became a candidate in.
     branch_epoch: Vec<u32>,
     candidates: Vec<BranchId>,
+    /// Rules matched outright this event: a branch whose only condition
+    /// got its first hit (their `rule_hit` is set).
+    direct: Vec<RuleId>,
     path_head: Vec<u32>,
     path_touched: Vec<PathId>,
     path_next: Vec<u32>,
@@ -721,6 +724,14 @@ impl Machine {
         }
         s.atom_touched.clear();
         s.candidates.clear();
+        // A scan that stopped half-way (the full parser takes over) leaves
+        // its direct matches marked.
+        for &r in &s.direct {
+            if let Some(h) = s.rule_hit.get_mut(r as usize) {
+                *h = false;
+            }
+        }
+        s.direct.clear();
         for &p in &s.path_touched {
             if let Some(h) = s.path_head.get_mut(p as usize) {
                 *h = NONE;
@@ -862,7 +873,22 @@ impl Machine {
                         if let Some(e) = s.branch_epoch.get_mut(ci.branch as usize) {
                             if *e != s.epoch {
                                 *e = s.epoch;
-                                s.candidates.push(ci.branch);
+                                if ci.solo {
+                                    // The branch's only condition holds:
+                                    // nothing left to confirm.
+                                    let rule = match self.branches.get(ci.branch as usize) {
+                                        Some(Some(bi)) => bi.rule,
+                                        _ => continue,
+                                    };
+                                    if let Some(h) = s.rule_hit.get_mut(rule as usize) {
+                                        if !*h {
+                                            *h = true;
+                                            s.direct.push(rule);
+                                        }
+                                    }
+                                } else {
+                                    s.candidates.push(ci.branch);
+                                }
                             }
                         }
                     }
@@ -967,6 +993,8 @@ impl Machine {
     /// Ends an event: appends the ids of the matching rules, ascending.
     pub(crate) fn end(&self, s: &mut Scratch, out: &mut Vec<RuleId>) {
         let start = out.len();
+        out.extend_from_slice(&s.direct);
+        s.direct.clear();
         let candidates = std::mem::take(&mut s.candidates);
         for &b in candidates.iter().chain(self.absence_only.iter()) {
             let Some(Some(bi)) = self.branches.get(b as usize) else {

@@ -196,8 +196,28 @@ fn spec_2_2_to_2_4_byte_filters_never_hide_a_hit() {
         r#"{"v": [{"anything-but": {"prefix": "zz"}}]}"#,
     ];
     let values = [
-        "", "a", "ab", "abc", "xyz", "yz", "mid", "MID", "ÉCOLE", "école", "Ecole", "k", "K",
-        "\u{212A}", "KELVIN", "\u{212A}elvin", "zzz", "éc", "cole", "LE", "le", "tablé",
+        "",
+        "a",
+        "ab",
+        "abc",
+        "xyz",
+        "yz",
+        "mid",
+        "MID",
+        "ÉCOLE",
+        "école",
+        "Ecole",
+        "k",
+        "K",
+        "\u{212A}",
+        "KELVIN",
+        "\u{212A}elvin",
+        "zzz",
+        "éc",
+        "cole",
+        "LE",
+        "le",
+        "tablé",
     ];
     let compiled: Vec<_> = patterns.iter().map(|t| p(t)).collect();
     let cfg = Config::default();
@@ -217,4 +237,26 @@ fn spec_2_2_to_2_4_byte_filters_never_hide_a_hit() {
             .collect();
         assert_eq!(ids(&m, &mut s, &ev), want, "{ev}");
     }
+}
+
+/// A rule whose only condition holds is matched at once, while the event
+/// is still being read. When the streaming scanner then hands the event to
+/// the full parser (here: a repeated key on a path a rule reads, SPEC.md
+/// §2.11, last one wins), that early verdict must be forgotten and found
+/// again, not lost.
+#[test]
+fn spec_2_11_direct_matches_survive_the_fallback_to_the_full_parser() {
+    let mut m = Machine::new(Config::default());
+    let a = m.add(&p(r#"{"a": ["x"]}"#));
+    let b = m.add(&p(r#"{"b": [2]}"#));
+    let mut s = Scratch::new();
+    let ev = r#"{"a": "x", "b": 1, "b": 2}"#;
+    assert_eq!(ids(&m, &mut s, ev), vec![a, b]);
+    // And again with the same scratch: nothing stale carries over.
+    assert_eq!(ids(&m, &mut s, ev), vec![a, b]);
+    assert_eq!(
+        ids(&m, &mut s, r#"{"a": "y", "b": 2, "b": 1}"#),
+        Vec::<u32>::new()
+    );
+    assert_eq!(ids(&m, &mut s, r#"{"a": "x"}"#), vec![a]);
 }
