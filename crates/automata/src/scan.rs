@@ -52,9 +52,16 @@ static STR_STOP: [bool; 256] = {
     t
 };
 
-#[inline]
-fn has_zero_byte(x: u64) -> bool {
-    (x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080) != 0
+/// The high bit of every byte of `x` that may be `"`, `\\` or below 0x20;
+/// the lowest one set is exactly the first such byte.
+#[inline(always)]
+fn special_bytes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let q = x ^ 0x2222_2222_2222_2222;
+    let bs = x ^ 0x5C5C_5C5C_5C5C_5C5C;
+    (q.wrapping_sub(ONES) & !q | bs.wrapping_sub(ONES) & !bs | x.wrapping_sub(ONES * 0x20) & !x)
+        & HIGH
 }
 
 /// Options of one scan.
@@ -575,30 +582,37 @@ fn word(b: &[u8], i: usize, w: &[u8]) -> R<usize> {
 fn string_end(b: &[u8], mut i: usize) -> R<(usize, bool)> {
     let mut escaped = false;
     loop {
-        // Short strings (most keys and values) byte by byte.
+        // One- and two-byte strings (keys such as "x") byte by byte.
         let mut n = 0;
-        while n < 16 {
+        while n < 2 {
             match b.get(i) {
                 Some(&c) if !STR_STOP[c as usize] => i += 1,
                 _ => break,
             }
             n += 1;
         }
-        if n == 16 {
-            // Long runs eight bytes at a time while none is special.
-            while let Some(chunk) = b.get(i..i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(w);
-                let quote = has_zero_byte(x ^ 0x2222_2222_2222_2222);
-                let bs = has_zero_byte(x ^ 0x5C5C_5C5C_5C5C_5C5C);
-                let ctrl = has_zero_byte(x & 0xE0E0_E0E0_E0E0_E0E0);
-                if quote | bs | ctrl {
+        if n == 2 {
+            // Then eight bytes at a time: the lowest flagged byte of the
+            // mask is exact (a borrow only flags bytes above a real hit),
+            // so the first quote, backslash or control byte is found
+            // directly; the input's last few bytes one at a time.
+            loop {
+                let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) else {
+                    while let Some(&c) = b.get(i) {
+                        if STR_STOP[c as usize] {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    break;
+                };
+                let m = special_bytes(u64::from_le_bytes(*chunk));
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
                     break;
                 }
                 i += 8;
             }
-            continue;
         }
         match b.get(i) {
             Some(b'"') => return Ok((i, escaped)),
@@ -1036,7 +1050,56 @@ mod tests {
         assert_eq!(super::bracket("12.5"), Some((12.5, 12.5)));
     }
 
+    /// `string_end` byte by byte, as the grammar says (SPEC.md §1.1).
+    fn string_end_reference(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+        let mut escaped = false;
+        loop {
+            match *b.get(i)? {
+                b'"' => return Some((i, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    match *b.get(i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' => {
+                            let hex = b.get(i + 2..i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                c if c < 0x20 => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn string_end_finds_what_the_grammar_says(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    8 => Just(b'a'),
+                    1 => Just(b'"'),
+                    1 => Just(b'\\'),
+                    1 => Just(0x1Fu8),
+                    1 => Just(0x7Fu8),
+                    1 => Just(0xC3u8),
+                    1 => Just(b'n'),
+                    1 => Just(b'u'),
+                    1 => Just(b'0'),
+                    1 => Just(b' '),
+                ],
+                0..40,
+            ),
+            start in 0usize..3,
+        ) {
+            let got = super::string_end(&body, start).ok();
+            prop_assert_eq!(got, string_end_reference(&body, start), "{:?}", body);
+        }
+
         #[test]
         fn bracket_holds_the_parsed_double_of_any_plain_decimal(
             neg in any::<bool>(),
