@@ -52,6 +52,19 @@ static STR_STOP: [bool; 256] = {
     t
 };
 
+/// The high bit of every byte of `x` that may not be an ASCII digit; the
+/// lowest one set is exactly the first non-digit. Below `0`: a borrow
+/// test; above `9`: adding 0x46 sets the high bit of bytes over 0x39 (and
+/// bytes from 0x80 have it already; their carry only reaches higher bytes).
+#[inline(always)]
+fn non_digits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = x.wrapping_sub(ONES * 0x30) & !x;
+    let above = x.wrapping_add(ONES * 0x46) | x;
+    (below | above) & HIGH
+}
+
 /// The high bit of every byte of `x` that may be `"`, `\\` or below 0x20;
 /// the lowest one set is exactly the first such byte.
 #[inline(always)]
@@ -637,6 +650,14 @@ fn string_end(b: &[u8], mut i: usize) -> R<(usize, bool)> {
 
 #[inline(always)]
 fn digits(b: &[u8], mut i: usize) -> usize {
+    // Eight bytes at a time, stopping at the first non-digit exactly.
+    while let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let m = non_digits(u64::from_le_bytes(*chunk));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     while let Some(c) = b.get(i) {
         if c.is_ascii_digit() {
             i += 1;
@@ -1077,6 +1098,28 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn digits_stops_at_the_first_non_digit(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    6 => 0x30u8..=0x39,
+                    1 => Just(0x2Fu8),
+                    1 => Just(0x3Au8),
+                    1 => Just(b'.'),
+                    1 => Just(b'e'),
+                    1 => any::<u8>(),
+                ],
+                0..40,
+            ),
+            start in 0usize..3,
+        ) {
+            let want = start
+                + body
+                    .get(start..)
+                    .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+            prop_assert_eq!(super::digits(&body, start), want, "{:?}", body);
+        }
+
         #[test]
         fn string_end_finds_what_the_grammar_says(
             body in proptest::collection::vec(
