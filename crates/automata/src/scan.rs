@@ -553,6 +553,13 @@ impl<'a> Scanner<'a, '_> {
 
 #[inline(always)]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    // One compare for the usual case: JSON's whitespace is all at or
+    // below the space.
+    match b.get(i) {
+        Some(&c) if c > b' ' => return i,
+        None => return i,
+        _ => {}
+    }
     while let Some(&c) = b.get(i) {
         if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
             i += 1;
