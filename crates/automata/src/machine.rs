@@ -46,9 +46,11 @@ impl Node {
         if let Some(m) = &self.big {
             return m.get(seg).copied();
         }
+        // Keys are short: compare lengths and bytes inline rather than
+        // calling memcmp for each candidate.
         self.small
             .iter()
-            .find(|(k, _)| &**k == seg)
+            .find(|(k, _)| k.len() == seg.len() && k.iter().zip(seg).all(|(a, b)| a == b))
             .map(|&(_, c)| c)
     }
 
