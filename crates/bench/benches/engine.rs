@@ -120,7 +120,7 @@ fn match_mixed(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .throughput(Throughput::Bytes(bytes as u64));
-    for n in [1usize, 100, 1000] {
+    for n in [1usize, 100, 1000, 10_000] {
         let rs = mixed(n);
         g.bench_with_input(BenchmarkId::from_parameter(n), &rs, |b, rs| {
             b.iter(|| match_all(rs, &events))
