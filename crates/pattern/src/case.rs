@@ -39,9 +39,27 @@ pub fn char_matches(p: char, v: char) -> bool {
 }
 
 /// `value` equals `pattern` ignoring case.
+#[inline]
 pub fn equals_ignore_case(pattern: &str, value: &str) -> bool {
-    if pattern.is_ascii() && value.is_ascii() {
-        return pattern.eq_ignore_ascii_case(value);
+    let (p, v) = (pattern.as_bytes(), value.as_bytes());
+    if p.len() == v.len() {
+        // While both are ASCII, bytes are characters: compare them
+        // directly, and go the long way only from a non-ASCII byte on.
+        let mut ascii = true;
+        for (a, b) in p.iter().zip(v) {
+            if (a | b) >= 0x80 {
+                ascii = false;
+                break;
+            }
+            if !a.eq_ignore_ascii_case(b) {
+                return false;
+            }
+        }
+        if ascii {
+            return true;
+        }
+    } else if pattern.is_ascii() && value.is_ascii() {
+        return false;
     }
     let mut pv = pattern.chars();
     let mut vv = value.chars();
