@@ -1313,7 +1313,7 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
 fn canonical_plain(b: &[u8]) -> Option<Top> {
     // Per open object: where its keys start in `keys`.
     let mut frames: Vec<usize> = Vec::with_capacity(8);
-    // (first bytes and length, the key): cheap to compare.
+    // (length, first and last byte; the key): cheap to compare.
     let mut keys: Vec<(u64, &[u8])> = Vec::with_capacity(32);
     let mut top = Top::default();
     // All ones while a string is open at the end of the previous block.
@@ -1348,18 +1348,23 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
                 Some(b'{') => frames.push(keys.len()),
                 Some(b'}') => keys.truncate(frames.pop()?),
                 _ => {
-                    // ':' right after a key's closing quote.
+                    // ':' right after a key's closing quote; the quote
+                    // before that one opens the key.
                     let close = i.checked_sub(1)?;
-                    // Keys are short: a plain backwards loop.
-                    let open = b.get(..close)?.iter().rposition(|&c| c == b'"')?;
+                    let before = quotes
+                        & ((1u64 << (i - base)) - 1)
+                        & !(1u64 << (close.wrapping_sub(base) & 63));
+                    let open = if close >= base && before != 0 {
+                        base + 63 - before.leading_zeros() as usize
+                    } else {
+                        b.get(..close)?.iter().rposition(|&c| c == b'"')?
+                    };
                     let s = b.get(open + 1..close)?;
                     let from = *frames.last()?;
                     let own = keys.get(from..).unwrap_or(&[]);
-                    let mut head = [0u8; 8];
-                    for (d, c) in head.iter_mut().zip(s) {
-                        *d = *c;
-                    }
-                    let fp = u64::from_le_bytes(head) ^ ((s.len() as u64) << 56);
+                    let fp = (s.len() as u64)
+                        | s.first().map_or(0, |&c| u64::from(c) << 32)
+                        | s.last().map_or(0, |&c| u64::from(c) << 40);
                     if own.len() >= 256 || own.iter().any(|&(f, k)| f == fp && k == s) {
                         return None;
                     }
