@@ -99,8 +99,12 @@ fn write_body(d: &Delivery<'_>, out: &mut Vec<u8>) {
 }
 
 fn json_str(s: &str, out: &mut Vec<u8>) {
-    // Keys and ids rarely need escaping: copy them as they are.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // Keys and ids rarely need escaping: copy them as they are (the test
+    // without early exit, which the compiler turns into vector code).
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -109,6 +113,54 @@ fn json_str(s: &str, out: &mut Vec<u8>) {
     let mut t = String::with_capacity(s.len() + 2);
     crate::transform::write_json_string(s, &mut t);
     out.extend_from_slice(t.as_bytes());
+}
+
+/// Writes every part, in order, with as few (vectored) writes as the
+/// writer takes.
+pub fn write_parts(w: &mut impl Write, parts: &[&[u8]]) -> std::io::Result<()> {
+    // Linux takes at most 1,024 slices per call.
+    const MAX_SLICES: usize = 1024;
+    let mut i = 0;
+    // Bytes of `parts[i]` already written.
+    let mut done = 0;
+    while i < parts.len() {
+        let first = parts.get(i).and_then(|p| p.get(done..)).unwrap_or(&[]);
+        let rest = parts.get(i + 1..).unwrap_or(&[]);
+        let slices: Vec<std::io::IoSlice<'_>> = std::iter::once(first)
+            .chain(rest.iter().copied())
+            .take(MAX_SLICES)
+            .map(std::io::IoSlice::new)
+            .collect();
+        let mut n = match w.write_vectored(&slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        // Skip what was written.
+        while n > 0 && i < parts.len() {
+            let left = parts.get(i).map_or(0, |p| p.len()) - done;
+            if n >= left {
+                n -= left;
+                i += 1;
+                done = 0;
+            } else {
+                done += n;
+                n = 0;
+            }
+        }
+        // Empty parts need no write.
+        while i < parts.len() && parts.get(i).is_some_and(|p| p.len() == done) {
+            i += 1;
+            done = 0;
+        }
+    }
+    Ok(())
 }
 
 enum Sink {
@@ -158,37 +210,56 @@ impl Deliver for LineTarget {
     }
 
     fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
-        let mut buf = Vec::with_capacity(batch.iter().map(|d| d.body.len() + 96).sum());
+        // The records' own bytes in one buffer; JSON bodies are not
+        // copied: they go to the file from where they are (a vectored
+        // write), between their record's head and `}\n`.
+        let mut own = Vec::with_capacity(batch.len() * 96);
+        // Per delivery: (head end in `own`, body in place?).
+        let mut marks: Vec<(usize, bool)> = Vec::with_capacity(batch.len());
         // The rule and target part, once per run of equal ones.
         let mut mid: Option<(&str, &str, Vec<u8>)> = None;
         for d in batch {
-            if self.raw {
-                write_record(d, true, &mut buf);
-                continue;
+            let in_place = d.body_is_json || self.raw;
+            if !self.raw {
+                if !mid
+                    .as_ref()
+                    .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
+                {
+                    mid = Some((d.rule_name, d.target_id, middle(d)));
+                }
+                own.extend_from_slice(b"{\"idempotency_key\":");
+                json_str(d.idempotency_key, &mut own);
+                if let Some((_, _, m)) = &mid {
+                    own.extend_from_slice(m);
+                }
+                if !in_place {
+                    json_str(d.body, &mut own);
+                }
             }
-            if !mid
-                .as_ref()
-                .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
-            {
-                mid = Some((d.rule_name, d.target_id, middle(d)));
-            }
-            buf.extend_from_slice(b"{\"idempotency_key\":");
-            json_str(d.idempotency_key, &mut buf);
-            if let Some((_, _, m)) = &mid {
-                buf.extend_from_slice(m);
-            }
-            write_body(d, &mut buf);
-            buf.push(b'\n');
+            marks.push((own.len(), in_place));
         }
-        // One write for the batch: either it all lands or it is all retried
-        // (a partial write can duplicate lines; at-least-once allows it).
+        let tail: &[u8] = if self.raw { b"\n" } else { b"}\n" };
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(batch.len() * 3);
+        let mut from = 0;
+        for (d, &(end, in_place)) in batch.iter().zip(&marks) {
+            if end > from {
+                parts.push(own.get(from..end).unwrap_or(&[]));
+            }
+            from = end;
+            if in_place {
+                parts.push(d.body.as_bytes());
+            }
+            parts.push(tail);
+        }
+        // Either it all lands or it is all retried (a partial write can
+        // duplicate lines; at-least-once allows it).
         let written = match self.sink.lock() {
             Ok(mut s) => match &mut *s {
                 Sink::Stdout => {
                     let mut o = std::io::stdout().lock();
-                    o.write_all(&buf).and_then(|()| o.flush())
+                    write_parts(&mut o, &parts).and_then(|()| o.flush())
                 }
-                Sink::File(f) => f.write_all(&buf),
+                Sink::File(f) => write_parts(f, &parts),
             },
             Err(_) => Err(std::io::Error::other("a delivery thread panicked")),
         };
@@ -321,6 +392,94 @@ mod tests {
              {\"idempotency_key\":\"e1/r/t\",\"rule\":\"r\",\"target\":\"t\",\"body\":\"x \\\"y\\\"\"}\n\
              raw\n"
         );
+    }
+
+    /// A writer taking at most `max` bytes per call, recording calls.
+    struct Trickle {
+        out: Vec<u8>,
+        max: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = b.len().min(self.max);
+            self.out.extend_from_slice(&b[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.max - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.max {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_writes_survive_partial_writes() {
+        let parts: Vec<Vec<u8>> = (0..1500u32)
+            .map(|k| format!("{k}-").repeat((k % 7) as usize).into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        let want: Vec<u8> = parts.concat();
+        for max in [1, 3, 64, 1000, usize::MAX / 2] {
+            let mut w = Trickle {
+                out: Vec::new(),
+                max,
+                calls: 0,
+            };
+            write_parts(&mut w, &refs).unwrap();
+            assert_eq!(w.out, want, "{max}");
+        }
+        // Big writes: a few calls for thousands of parts.
+        let mut w = Trickle {
+            out: Vec::new(),
+            max: usize::MAX / 2,
+            calls: 0,
+        };
+        write_parts(&mut w, &refs).unwrap();
+        assert!(w.calls <= 3, "{}", w.calls);
+    }
+
+    #[test]
+    fn batches_write_the_same_records() {
+        let dir = std::env::temp_dir().join(format!("evmatch-sinks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for raw in [false, true] {
+            let path = dir.join(format!("b-{raw}.ndjson"));
+            let _ = std::fs::remove_file(&path);
+            let o = SinkOptions {
+                raw_bodies: raw,
+                ..SinkOptions::default()
+            };
+            let t = LineTarget::file(path.clone(), &o).unwrap();
+            let ds = [
+                d(r#"{"a":1}"#, true),
+                d("x \"y\"", false),
+                d("", false),
+                d("[]", true),
+            ];
+            let mut results = Vec::new();
+            t.deliver_batch(&ds, &mut results);
+            assert!(results.iter().all(|r| r.is_ok()));
+            let mut want = Vec::new();
+            for x in &ds {
+                write_record(x, raw, &mut want);
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), want, "raw {raw}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
