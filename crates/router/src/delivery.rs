@@ -196,6 +196,8 @@ pub struct Job {
     event: Arc<EventInfo>,
     received: Instant,
     attempts: u32,
+    /// The last attempt's failure, while a retry waits.
+    last_error: Option<(ErrorCode, String)>,
 }
 
 /// What the deliveries of one event share.
@@ -350,6 +352,7 @@ impl RouterBuilder {
             slots,
             interrupted: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
+            drain_expired: AtomicBool::new(false),
             errors: Mutex::new(Vec::new()),
         });
         let seed = SystemTime::now()
@@ -389,6 +392,8 @@ struct Shared {
     slots: Vec<Slot>,
     interrupted: AtomicBool,
     aborted: AtomicBool,
+    /// The drain timeout of [`Router::finish_within`] passed.
+    drain_expired: AtomicBool,
     errors: Mutex<Vec<String>>,
 }
 
@@ -597,6 +602,7 @@ impl Router {
                     event: Arc::clone(&info),
                     received,
                     attempts: 0,
+                    last_error: None,
                 });
             }
         }
@@ -759,6 +765,17 @@ impl Router {
     /// [`Router::interrupt`] is called meanwhile from another thread) and
     /// returns the counts.
     pub fn finish(&self) -> Summary {
+        self.finish_within(None)
+    }
+
+    /// [`Router::finish`], giving deliveries in progress, queued ones and
+    /// waiting retries at most `limit` (`None`: no limit). When it passes,
+    /// queued deliveries and waiting retries go to the dead-letter sink
+    /// with `EXHAUSTED_RETRY_CONDITION` `DrainTimeout` (never-tried ones
+    /// with `ERROR_CODE` `TIMEOUT`, retried ones with their last error),
+    /// and so do deliveries in progress that then fail (they are not
+    /// retried). Nothing is dropped silently.
+    pub fn finish_within(&self, limit: Option<Duration>) -> Summary {
         for slot in &self.shared.slots {
             let mut st = lock(&slot.state);
             st.closed = true;
@@ -766,10 +783,28 @@ impl Router {
             slot.space.notify_all();
         }
         let threads = std::mem::take(&mut *lock(&self.threads));
+        if let Some(limit) = limit {
+            let deadline = Instant::now() + limit;
+            while threads.iter().any(|t| !t.is_finished()) {
+                let now = Instant::now();
+                if now >= deadline {
+                    self.shared.drain_expired.store(true, Ordering::SeqCst);
+                    self.wake_all();
+                    break;
+                }
+                std::thread::sleep((deadline - now).min(Duration::from_millis(5)));
+            }
+        }
         for t in threads {
             let _ = t.join();
         }
         self.summary()
+    }
+
+    /// Whether the limit of [`Router::finish_within`] passed with
+    /// deliveries left.
+    pub fn drain_expired(&self) -> bool {
+        self.shared.drain_expired.load(Ordering::SeqCst)
     }
 }
 
@@ -778,6 +813,18 @@ impl Drop for Router {
         self.finish();
     }
 }
+
+fn drain_timeout_before_trying() -> Failure {
+    Failure {
+        code: ErrorCode::Timeout,
+        message: "the drain timeout passed before this delivery was tried".into(),
+        condition: Some(DRAIN_TIMEOUT),
+    }
+}
+
+/// `EXHAUSTED_RETRY_CONDITION` of deliveries left when the drain timeout
+/// passed.
+pub const DRAIN_TIMEOUT: &str = "DrainTimeout";
 
 fn interrupted_before_trying() -> Failure {
     Failure {
@@ -869,9 +916,31 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
         {
             let mut st = lock(&slot.state);
             loop {
-                if shared.aborted.load(Ordering::SeqCst) {
+                let expired = shared.drain_expired.load(Ordering::SeqCst);
+                if shared.aborted.load(Ordering::SeqCst) || expired {
                     while let Some(j) = st.queue.pop_front() {
-                        failed.push((j, interrupted_before_trying()));
+                        let f = if expired {
+                            drain_timeout_before_trying()
+                        } else {
+                            interrupted_before_trying()
+                        };
+                        failed.push((j, f));
+                    }
+                }
+                if expired {
+                    while let Some(mut r) = st.retries.pop() {
+                        let (code, message) = r.job.last_error.take().unwrap_or((
+                            ErrorCode::Timeout,
+                            "the drain timeout passed while waiting for a retry".into(),
+                        ));
+                        failed.push((
+                            r.job,
+                            Failure {
+                                code,
+                                message,
+                                condition: Some(DRAIN_TIMEOUT),
+                            },
+                        ));
                     }
                 }
                 if shared.interrupted.load(Ordering::SeqCst) {
@@ -989,6 +1058,8 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 Err(None)
             } else if shared.interrupted.load(Ordering::SeqCst) {
                 Err(Some("Interrupted"))
+            } else if shared.drain_expired.load(Ordering::SeqCst) {
+                Err(Some(DRAIN_TIMEOUT))
             } else if retries_done >= policy.maximum_retry_attempts {
                 Err(Some("MaximumRetryAttempts"))
             } else {
@@ -1002,7 +1073,10 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 }
             };
             match condition {
-                Ok(due) => again.push((due, job)),
+                Ok(due) => {
+                    job.last_error = Some((e.code, e.message));
+                    again.push((due, job));
+                }
                 Err(condition) => failed.push((
                     job,
                     Failure {

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Settings of the built-in targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct SinkOptions {
     pub http_timeout: Duration,
     /// Most deliveries handed to a file at once.
     pub file_batch: usize,
+    /// How long an `exec:` command may run; then it (its whole process
+    /// group on Unix) is killed and the attempt fails with `TIMEOUT`,
+    /// which is retried.
+    pub exec_timeout: Duration,
 }
 
 impl Default for SinkOptions {
@@ -37,6 +41,7 @@ impl Default for SinkOptions {
             raw_bodies: false,
             http_timeout: Duration::from_secs(5),
             file_batch: 256,
+            exec_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -55,6 +60,7 @@ pub fn builtin(
         Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options)?)),
         Endpoint::Exec(cmd) => Ok(Box::new(ExecTarget {
             command: cmd.clone(),
+            timeout: options.exec_timeout,
         })),
         Endpoint::Aws(arn) => Err(format!(
             "{arn} is an AWS ARN without a local mapping (map it to a local URL)"
@@ -316,9 +322,11 @@ impl Deliver for HttpTarget {
     }
 }
 
-/// `exec:COMMAND`: the shell runs COMMAND with the body on stdin.
+/// `exec:COMMAND`: the shell runs COMMAND with the body on stdin, for at
+/// most `timeout`.
 struct ExecTarget {
     command: String,
+    timeout: Duration,
 }
 
 impl Deliver for ExecTarget {
@@ -337,30 +345,82 @@ impl Deliver for ExecTarget {
             .env("EVMATCH_RULE", d.rule_name)
             .env("EVMATCH_TARGET", d.target_id)
             .env("EVMATCH_ATTEMPT", d.attempt.to_string());
+        #[cfg(unix)]
+        {
+            // Its own process group: a timeout kills what it started too.
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
         let mut child = cmd.spawn().map_err(|e| {
             DeliveryError::transient(
                 ErrorCode::Other,
                 format!("cannot run {}: {e}", self.command),
             )
         })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A command that does not read its input is not a failure.
-            let _ = stdin
-                .write_all(d.body.as_bytes())
-                .and_then(|()| stdin.write_all(b"\n"));
-        }
-        let status = child.wait().map_err(|e| {
-            DeliveryError::transient(ErrorCode::Other, format!("{}: {e}", self.command))
-        })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(DeliveryError::transient(
+        let stdin = child.stdin.take();
+        let deadline = Instant::now() + self.timeout;
+        let status = std::thread::scope(|scope| {
+            if let Some(mut stdin) = stdin {
+                // Written from another thread: a command that does not read
+                // its input cannot block the timeout. Not reading it is not
+                // a failure.
+                scope.spawn(move || {
+                    let _ = stdin
+                        .write_all(d.body.as_bytes())
+                        .and_then(|()| stdin.write_all(b"\n"));
+                });
+            }
+            let mut nap = Duration::from_millis(1);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => return Ok(Some(status)),
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    kill_group(&mut child);
+                    return Ok(None);
+                }
+                std::thread::sleep(nap.min(deadline - now));
+                nap = (nap * 2).min(Duration::from_millis(50));
+            }
+        });
+        match status {
+            Ok(Some(status)) if status.success() => Ok(()),
+            Ok(Some(status)) => Err(DeliveryError::transient(
                 ErrorCode::Other,
                 format!("{} failed: {status}", self.command),
-            ))
+            )),
+            Ok(None) => Err(DeliveryError::transient(
+                ErrorCode::Timeout,
+                format!(
+                    "{} timed out after {} s and was killed",
+                    self.command,
+                    self.timeout.as_secs_f64()
+                ),
+            )),
+            Err(e) => Err(DeliveryError::transient(
+                ErrorCode::Other,
+                format!("{}: {e}", self.command),
+            )),
         }
     }
+}
+
+/// Kills a timed-out command and what it started (its process group on
+/// Unix), then reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with the process group this child leads (it was
+        // started with process_group(0) and is not reaped yet).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]
@@ -479,6 +539,45 @@ mod tests {
             }
             assert_eq!(std::fs::read(&path).unwrap(), want, "raw {raw}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn spec_6_exec_timeout_kills_the_command_and_is_retriable() {
+        let o = SinkOptions {
+            exec_timeout: Duration::from_millis(300),
+            ..SinkOptions::default()
+        };
+        let dir = std::env::temp_dir().join(format!("evmatch-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mark = dir.join("late");
+        // A child of the shell that would write after the timeout.
+        let cmd = format!("(sleep 2; touch {}) & sleep 5", mark.display());
+        let t = builtin(&Endpoint::Exec(cmd), &[], &o).unwrap();
+        let start = Instant::now();
+        let e = t.deliver(&d("{}", true)).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(e.code.as_str(), "TIMEOUT");
+        assert!(e.retriable);
+        assert!(e.message.contains("timed out after 0.3 s"), "{}", e.message);
+        std::thread::sleep(Duration::from_millis(2300));
+        assert!(!mark.exists(), "the command's own child was not killed");
+        // A command that never reads a large body still times out.
+        let big = "x".repeat(1 << 20);
+        let t = builtin(&Endpoint::Exec("sleep 5".into()), &[], &o).unwrap();
+        let e = t.deliver(&d(&big, false)).unwrap_err();
+        assert_eq!(e.code.as_str(), "TIMEOUT");
+        // Quick commands are unaffected; a failure is not a timeout.
+        let t = builtin(&Endpoint::Exec("cat >/dev/null".into()), &[], &o).unwrap();
+        assert!(t.deliver(&d(&big, false)).is_ok());
+        let t = builtin(&Endpoint::Exec("exit 3".into()), &[], &o).unwrap();
+        let e = t.deliver(&d("{}", true)).unwrap_err();
+        assert_eq!(e.code.as_str(), "SDK_CLIENT_ERROR");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -579,3 +579,91 @@ fn spec_6_idempotency_key_without_event_id_is_a_stable_hash() {
     assert_eq!(keys[0], keys[1]);
     assert_ne!(keys[0], keys[2]);
 }
+
+#[test]
+fn spec_6_drain_timeout_dead_letters_waiting_retries_with_their_last_error() {
+    let dir = tmp("drain-retries");
+    let dlq = dir.join("dlq.ndjson");
+    let server = Server::start(|_| (500, Duration::ZERO));
+    // Retries 2 s apart, many allowed: without a limit this would take long.
+    let config = RouterConfig {
+        retry_base: Duration::from_secs(2),
+        retry_cap: Duration::from_secs(2),
+        jitter: false,
+        ..RouterConfig::default()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url,
+        "RetryPolicy": {"MaximumRetryAttempts": 100}}));
+    let r = router(config, vec![t], &dlq);
+    for i in 0..3 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    let started = Instant::now();
+    let s = r.finish_within(Some(Duration::from_millis(300)));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_millis(1800), "{took:?}");
+    assert!(r.drain_expired());
+    let t = &s.targets[0];
+    assert_eq!((t.matched, t.delivered, t.dead_lettered), (3, 0, 3));
+    assert_eq!(server.seen().len(), 3, "one attempt each, no retry yet");
+    let recs = lines(&dlq);
+    assert_eq!(recs.len(), 3);
+    for d in &recs {
+        assert_eq!(d["EXHAUSTED_RETRY_CONDITION"], "DrainTimeout");
+        // The last real failure, not a made-up one.
+        assert_eq!(d["ERROR_CODE"], "SDK_CLIENT_ERROR");
+        assert!(d["ERROR_MESSAGE"].as_str().unwrap().starts_with("HTTP 500"));
+        assert_eq!(d["RETRY_ATTEMPTS"], 0);
+    }
+}
+
+#[test]
+fn spec_6_drain_timeout_dead_letters_queued_deliveries_never_tried() {
+    let dir = tmp("drain-queue");
+    let dlq = dir.join("dlq.ndjson");
+    // Each answer takes 400 ms; one delivery at a time.
+    let server = Server::start(|_| (200, Duration::from_millis(400)));
+    let config = RouterConfig {
+        concurrency: 1,
+        ..fast()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url}));
+    let r = router(config, vec![t], &dlq);
+    for i in 0..5 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let s = r.finish_within(Some(Duration::from_millis(100)));
+    let t = &s.targets[0];
+    // The one in progress finishes; the queued ones are dead-lettered.
+    assert_eq!((t.matched, t.delivered, t.dead_lettered), (5, 1, 4));
+    assert_eq!(server.seen().len(), 1);
+    let recs = lines(&dlq);
+    assert_eq!(recs.len(), 4);
+    for d in &recs {
+        assert_eq!(d["EXHAUSTED_RETRY_CONDITION"], "DrainTimeout");
+        assert_eq!(d["ERROR_CODE"], "TIMEOUT");
+        assert_eq!(d["RETRY_ATTEMPTS"], 0);
+    }
+    // Event order kept: e-1 .. e-4 are the ones left.
+    let ids: Vec<&str> = recs
+        .iter()
+        .map(|d| d["event"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["e-1", "e-2", "e-3", "e-4"]);
+}
+
+#[test]
+fn spec_6_drain_limit_not_reached_changes_nothing() {
+    let dir = tmp("drain-quick");
+    let dlq = dir.join("dlq.ndjson");
+    let server = Server::start(|n| (if n < 1 { 503 } else { 200 }, Duration::ZERO));
+    let t = target(json!({"Id": "hook", "Arn": server.url}));
+    let r = router(fast(), vec![t], &dlq);
+    r.route(EVENT, &[0]).unwrap();
+    let s = r.finish_within(Some(Duration::from_secs(20)));
+    assert!(!r.drain_expired());
+    assert_eq!((s.targets[0].delivered, s.targets[0].retried), (1, 1));
+    assert!(!dlq.exists());
+}
