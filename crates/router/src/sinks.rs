@@ -288,11 +288,9 @@ impl Deliver for LineTarget {
     }
 }
 
-/// `http://`: a POST per delivery.
+/// `http://`: a POST per delivery, on kept-open connections.
 struct HttpTarget {
-    url: HttpUrl,
-    headers: Vec<(String, String)>,
-    timeout: Duration,
+    client: http::HttpClient,
 }
 
 impl HttpTarget {
@@ -302,23 +300,14 @@ impl HttpTarget {
             http::check_header(k, v)?;
         }
         Ok(HttpTarget {
-            url: parsed,
-            headers: headers.to_vec(),
-            timeout: o.http_timeout,
+            client: http::HttpClient::new(parsed, headers, o.http_timeout),
         })
     }
 }
 
 impl Deliver for HttpTarget {
     fn deliver(&self, d: &Delivery<'_>) -> Result<(), DeliveryError> {
-        http::post(
-            &self.url,
-            &self.headers,
-            d.idempotency_key,
-            d.body,
-            self.timeout,
-        )
-        .map(|_| ())
+        self.client.post(d.idempotency_key, d.body).map(|_| ())
     }
 }
 
