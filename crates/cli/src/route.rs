@@ -15,7 +15,7 @@ use evmatch::RuleId;
 use evmatch_router::delivery::{
     DeadLetterFile, DeadLetterSink, Job, Router, RouterBuilder, RouterConfig, Summary,
 };
-use evmatch_router::http::HttpUrl;
+use evmatch_router::http::{HttpUrl, TlsConfig};
 use evmatch_router::sinks::{self, SinkOptions};
 use evmatch_router::target::{ArnMap, Deliver, Delivery, DeliveryError, Endpoint};
 use evmatch_router::transform::{TargetInput, TemplateMode};
@@ -122,6 +122,15 @@ pub struct RouteArgs {
         help_heading = "Router (RULES with Targets)"
     )]
     pub http_timeout_ms: u64,
+
+    /// PEM file of CA certificates that https:// targets also trust (a
+    /// local CA, a self-signed server); repeatable
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Router (RULES with Targets)"
+    )]
+    pub ca_cert: Vec<PathBuf>,
 
     /// Longest run of an exec: target's command, in seconds; then it is
     /// killed and the attempt fails with TIMEOUT (retried)
@@ -327,8 +336,19 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     if failed {
         return Err(EXIT_FATAL);
     }
+    let tls = if ra.ca_cert.is_empty() {
+        None
+    } else {
+        match TlsConfig::new(&ra.ca_cert) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                common::error(&format!("--ca-cert: {e}"));
+                return Err(EXIT_FATAL);
+            }
+        }
+    };
     for (r, t, url, endpoint, dead_letter) in pending {
-        match sinks::builtin(&endpoint, &t.http_headers, &options) {
+        match sinks::builtin_with_tls(&endpoint, &t.http_headers, &options, tls.as_ref()) {
             Ok(d) => {
                 builder.add_target(r, t, &url, d, Some(dead_letter));
             }

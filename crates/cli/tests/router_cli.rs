@@ -254,15 +254,19 @@ fn unmapped_aws_arns_stop_the_start_unless_mapped_or_skipped() {
     let out: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["idempotency_key"], "e0/orders/q");
 
-    // https has no local client: a clear error at startup.
+    // https targets start (TLS built in); nothing to deliver here.
     std::fs::write(
         dir.join("https.json"),
         r#"[{"Name": "r", "EventPattern": {"source": ["shop"]}, "Targets": [{"Id": "h", "Arn": "https://example.com/x"}]}]"#,
     )
     .unwrap();
     let o = run(&dir, &["https.json"], "");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("https targets are not supported locally"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -480,4 +484,21 @@ fn spec_6_drain_timeout_dead_letters_what_is_left_at_the_end() {
     assert!(err.contains("drain timeout (0.3 s) passed"), "{err}");
     assert!(err.contains("matched 2, delivered 0, retried"), "{err}");
     assert!(err.contains("dead-lettered 2"), "{err}");
+}
+
+#[test]
+fn ca_cert_files_are_checked_at_startup() {
+    let dir = tmp("ca-cert");
+    let rules = r#"[{"Name": "r", "EventPattern": {"source": ["shop"]},
+        "Targets": [{"Id": "t", "Arn": "https://127.0.0.1:1/x"}]}]"#;
+    std::fs::write(dir.join("rules.json"), rules).unwrap();
+    std::fs::write(dir.join("bad.pem"), "nothing here\n").unwrap();
+    let o = run(&dir, &["--ca-cert", "bad.pem", "rules.json"], &events(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--ca-cert: CA certificate file bad.pem"),
+        "{err}"
+    );
+    assert!(!dir.join("evmatch-dead-letter.ndjson").exists());
 }

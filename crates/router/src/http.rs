@@ -1,5 +1,7 @@
-//! A minimal HTTP/1.1 client for `http://` targets, over
-//! `std::net::TcpStream`, with connect, read and write timeouts.
+//! A minimal HTTP/1.1 client for `http://` and `https://` targets, over
+//! `std::net::TcpStream` (TLS by rustls with Mozilla's root certificates
+//! and any extra CA of [`TlsConfig::new`], feature `https`), with
+//! connect, read and write timeouts.
 //!
 //! [`HttpClient`] keeps connections open between deliveries (HTTP/1.1
 //! persistent connections): each delivery takes an idle connection of its
@@ -20,37 +22,43 @@ use crate::target::{DeliveryError, ErrorCode};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "https")]
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// An `http://` URL split into what a request needs.
+/// An `http://` or `https://` URL split into what a request needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// Host name or address (IPv6 without brackets).
     pub host: String,
-    /// Port (80 when not given).
+    /// Port (80, or 443 for https, when not given).
     pub port: u16,
     /// Path and query, at least `/`.
     pub path: String,
+    /// `https://`.
+    pub tls: bool,
 }
 
 impl HttpUrl {
-    /// Reads `http://host[:port][/path][?query]`. `https://` is refused:
-    /// there is no TLS client here.
+    /// Reads `http[s]://host[:port][/path][?query]`. `https://` is refused
+    /// when the crate is built without its `https` feature.
     pub fn parse(url: &str) -> Result<HttpUrl, String> {
         let lower = url.get(..8).unwrap_or("").to_ascii_lowercase();
-        if lower.starts_with("https://") {
+        let tls = lower.starts_with("https://");
+        if tls && !cfg!(feature = "https") {
             return Err(format!(
-                "{url}: https targets are not supported locally (no TLS client); \
+                "{url}: https targets need evmatch built with TLS (feature \"https\"); \
                  deliver to an http:// endpoint (a local TLS proxy can forward it)"
             ));
         }
+        let scheme = if tls { 8 } else { 7 };
         let Some(rest) = url
-            .get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("http://"))
-            .and_then(|_| url.get(7..))
+            .get(..scheme)
+            .filter(|p| p.eq_ignore_ascii_case(if tls { "https://" } else { "http://" }))
+            .and_then(|_| url.get(scheme..))
         else {
-            return Err(format!("{url} is not an http:// URL"));
+            return Err(format!("{url} is not an http:// or https:// URL"));
         };
         let rest = rest.split('#').next().unwrap_or("");
         let (authority, path) = match rest.find(['/', '?']) {
@@ -84,6 +92,7 @@ impl HttpUrl {
             return Err(format!("{url}: an HTTP URL needs a host"));
         }
         let port = match port {
+            None if tls => 443,
             None => 80,
             Some(p) => p
                 .parse::<u16>()
@@ -96,6 +105,7 @@ impl HttpUrl {
             host: host.to_string(),
             port,
             path,
+            tls,
         })
     }
 
@@ -105,10 +115,116 @@ impl HttpUrl {
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == if self.tls { 443 } else { 80 } {
             host
         } else {
             format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// How `https://` targets check servers: Mozilla's root certificates
+/// (webpki-roots) plus any extra CA certificates. Cheap to clone.
+#[derive(Clone)]
+pub struct TlsConfig {
+    #[cfg(feature = "https")]
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsConfig")
+    }
+}
+
+impl TlsConfig {
+    /// The root certificates plus those of the PEM files `ca_files`
+    /// (for a local CA or a self-signed server); an error names the file.
+    #[cfg(feature = "https")]
+    pub fn new(ca_files: &[std::path::PathBuf]) -> Result<TlsConfig, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for path in ca_files {
+            let what =
+                |e: &dyn std::fmt::Display| format!("CA certificate file {}: {e}", path.display());
+            let mut added = 0;
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| what(&e))? {
+                let cert = cert.map_err(|e| what(&e))?;
+                roots.add(cert).map_err(|e| what(&e))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(what(&"no PEM certificate in it"));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(TlsConfig {
+            config: Arc::new(config),
+        })
+    }
+
+    /// Without TLS support: an error for any use.
+    #[cfg(not(feature = "https"))]
+    pub fn new(_ca_files: &[std::path::PathBuf]) -> Result<TlsConfig, String> {
+        Err("this evmatch is built without TLS (feature \"https\")".to_string())
+    }
+
+    /// Mozilla's root certificates alone (built once).
+    pub fn default_roots() -> Result<TlsConfig, String> {
+        static ROOTS: std::sync::OnceLock<Result<TlsConfig, String>> = std::sync::OnceLock::new();
+        ROOTS.get_or_init(|| TlsConfig::new(&[])).clone()
+    }
+}
+
+/// A connection: plain TCP or TLS over it.
+enum Conn {
+    Plain(TcpStream),
+    #[cfg(feature = "https")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            #[cfg(feature = "https")]
+            Conn::Tls(s) => s.flush(),
         }
     }
 }
@@ -140,7 +256,7 @@ pub fn post(
     body: &str,
     timeout: Duration,
 ) -> Result<u16, DeliveryError> {
-    let client = HttpClient::new(url.clone(), headers, timeout);
+    let client = HttpClient::new(url.clone(), headers, timeout)?;
     let mut stream = client.connect()?;
     let req = client.request(idempotency_key, body, false);
     match exchange(&mut stream, &req) {
@@ -153,21 +269,55 @@ pub fn post(
 /// POSTs to one URL, keeping connections open between requests (see the
 /// module documentation). `Sync`: one client serves all the delivery
 /// threads of a target.
-#[derive(Debug)]
 pub struct HttpClient {
     url: HttpUrl,
     /// The request line and the fixed headers.
     head: String,
     timeout: Duration,
-    idle: Mutex<Vec<TcpStream>>,
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
+    tls: Option<TlsConfig>,
+    idle: Mutex<Vec<Conn>>,
     opened: AtomicU64,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
     /// A client for `url` sending `headers` (checked with
     /// [`check_header`]; `Content-Length`, `Connection`, `Host` and the
     /// idempotency key header are the client's own and skipped).
-    pub fn new(url: HttpUrl, headers: &[(String, String)], timeout: Duration) -> Self {
+    /// `https://` URLs check servers against Mozilla's root certificates;
+    /// see [`HttpClient::with_tls`].
+    pub fn new(
+        url: HttpUrl,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Self, DeliveryError> {
+        let tls = if url.tls {
+            Some(
+                TlsConfig::default_roots()
+                    .map_err(|e| DeliveryError::permanent(ErrorCode::Other, e))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self::with_tls(url, headers, timeout, tls))
+    }
+
+    /// [`HttpClient::new`] with the TLS settings of `https://` URLs.
+    pub fn with_tls(
+        url: HttpUrl,
+        headers: &[(String, String)],
+        timeout: Duration,
+        tls: Option<TlsConfig>,
+    ) -> Self {
         let mut head = String::with_capacity(256);
         head.push_str("POST ");
         head.push_str(&url.path);
@@ -199,10 +349,12 @@ impl HttpClient {
             head.push_str(v);
             head.push_str("\r\n");
         }
+        let tls = if url.tls { tls } else { None };
         HttpClient {
             url,
             head,
             timeout,
+            tls,
             idle: Mutex::new(Vec::new()),
             opened: AtomicU64::new(0),
         }
@@ -255,11 +407,12 @@ impl HttpClient {
     }
 
     /// An idle connection that still looks open.
-    fn take_idle(&self) -> Option<TcpStream> {
+    fn take_idle(&self) -> Option<Conn> {
         loop {
-            let s = self.idle.lock().ok()?.pop()?;
+            let c = self.idle.lock().ok()?.pop()?;
             // Closed by the server (reads as the end), or with unasked-for
-            // data: not usable.
+            // data (a TLS close_notify too): not usable.
+            let s = c.tcp();
             let _ = s.set_nonblocking(true);
             let mut probe = [0u8; 1];
             let alive = matches!(
@@ -267,12 +420,50 @@ impl HttpClient {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
             );
             if alive && s.set_nonblocking(false).is_ok() {
-                return Some(s);
+                return Some(c);
             }
         }
     }
 
-    fn connect(&self) -> Result<TcpStream, DeliveryError> {
+    fn connect(&self) -> Result<Conn, DeliveryError> {
+        let tcp = self.connect_tcp()?;
+        #[cfg(feature = "https")]
+        if let Some(tls) = &self.tls {
+            return self.handshake(tls, tcp);
+        }
+        Ok(Conn::Plain(tcp))
+    }
+
+    /// The TLS handshake (server certificate checked) on a new connection.
+    #[cfg(feature = "https")]
+    fn handshake(&self, tls: &TlsConfig, mut tcp: TcpStream) -> Result<Conn, DeliveryError> {
+        let what = format!("TLS handshake with {}", self.url.host_header());
+        let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
+            .map_err(|e| DeliveryError::permanent(ErrorCode::Other, format!("{what}: {e}")))?;
+        let mut conn = rustls::ClientConnection::new(Arc::clone(&tls.config), name)
+            .map_err(|e| DeliveryError::transient(ErrorCode::Other, format!("{what}: {e}")))?;
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                // A certificate the server will keep presenting is not
+                // worth retrying.
+                let bad_cert = e
+                    .get_ref()
+                    .and_then(|x| x.downcast_ref::<rustls::Error>())
+                    .is_some_and(|x| matches!(x, rustls::Error::InvalidCertificate(_)));
+                let message = format!("{what}: {e}");
+                return Err(if bad_cert {
+                    DeliveryError::permanent(ErrorCode::Other, message)
+                } else if is_timeout(&e) {
+                    DeliveryError::transient(ErrorCode::Timeout, format!("{what}: timed out"))
+                } else {
+                    DeliveryError::transient(ErrorCode::Other, message)
+                });
+            }
+        }
+        Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+    }
+
+    fn connect_tcp(&self) -> Result<TcpStream, DeliveryError> {
         let url = &self.url;
         let addrs = (url.host.as_str(), url.port)
             .to_socket_addrs()
@@ -351,7 +542,7 @@ const KEEP: usize = 16 * 1024;
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Sends `req` and reads the whole answer.
-fn exchange(stream: &mut TcpStream, req: &[u8]) -> Result<Answer, Exchange> {
+fn exchange(stream: &mut Conn, req: &[u8]) -> Result<Answer, Exchange> {
     if let Err(e) = stream.write_all(req).and_then(|()| stream.flush()) {
         let err = io_error("cannot send the request", &e.to_string(), is_timeout(&e));
         return Err(if is_timeout(&e) {
@@ -370,7 +561,7 @@ fn exchange(stream: &mut TcpStream, req: &[u8]) -> Result<Answer, Exchange> {
 }
 
 struct AnswerReader<'a> {
-    stream: &'a mut TcpStream,
+    stream: &'a mut Conn,
     buf: Vec<u8>,
     /// Bytes of `buf` already used.
     pos: usize,
@@ -388,6 +579,8 @@ impl AnswerReader<'_> {
         loop {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Ok(false),
+                // TLS: closed without close_notify.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
                 Ok(n) => {
                     self.got_any = true;
                     self.buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
@@ -625,8 +818,18 @@ mod tests {
         );
         let u = HttpUrl::parse("http://h?q").unwrap();
         assert_eq!(u.path, "/?q");
+        let u = HttpUrl::parse("https://h.example/x").unwrap();
+        assert_eq!(
+            (u.port, u.tls, u.host_header().as_str()),
+            (443, true, "h.example")
+        );
+        let u = HttpUrl::parse("HTTPS://h:8443").unwrap();
+        assert_eq!(
+            (u.port, u.path.as_str(), u.host_header().as_str()),
+            (8443, "/", "h:8443")
+        );
         for bad in [
-            "https://h/x",
+            "https://",
             "http://",
             "http://h:99999/",
             "http://u:p@h/",
@@ -635,9 +838,6 @@ mod tests {
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad}");
         }
-        assert!(HttpUrl::parse("https://h/")
-            .unwrap_err()
-            .contains("not supported locally"));
     }
 
     #[test]
@@ -683,7 +883,7 @@ mod tests {
     }
 
     fn once(url: &HttpUrl) -> (Result<Answer, String>, bool) {
-        let client = HttpClient::new(url.clone(), &[], Duration::from_secs(5));
+        let client = HttpClient::new(url.clone(), &[], Duration::from_secs(5)).unwrap();
         let mut s = client.connect().unwrap();
         let req = client.request("k", "{}", true);
         match exchange(&mut s, &req) {

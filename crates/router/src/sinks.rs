@@ -47,17 +47,29 @@ impl Default for SinkOptions {
 }
 
 /// The built-in target for `endpoint`; `Err` for endpoints without one
-/// ([`Endpoint::Aws`], [`Endpoint::Custom`], `https://`) or a file that
-/// cannot be opened.
+/// ([`Endpoint::Aws`], [`Endpoint::Custom`]) or a file that cannot be
+/// opened. `https://` targets trust Mozilla's root certificates: see
+/// [`builtin_with_tls`].
 pub fn builtin(
     endpoint: &Endpoint,
     headers: &[(String, String)],
     options: &SinkOptions,
 ) -> Result<Box<dyn Deliver>, String> {
+    builtin_with_tls(endpoint, headers, options, None)
+}
+
+/// [`builtin`], with `https://` targets checking servers with `tls`
+/// (`None`: Mozilla's root certificates).
+pub fn builtin_with_tls(
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+    options: &SinkOptions,
+    tls: Option<&http::TlsConfig>,
+) -> Result<Box<dyn Deliver>, String> {
     match endpoint {
         Endpoint::Stdout => Ok(Box::new(LineTarget::stdout(options))),
         Endpoint::File(p) => Ok(Box::new(LineTarget::file(p.clone(), options)?)),
-        Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options)?)),
+        Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options, tls)?)),
         Endpoint::Exec(cmd) => Ok(Box::new(ExecTarget {
             command: cmd.clone(),
             timeout: options.exec_timeout,
@@ -294,13 +306,27 @@ struct HttpTarget {
 }
 
 impl HttpTarget {
-    fn new(url: &str, headers: &[(String, String)], o: &SinkOptions) -> Result<Self, String> {
+    fn new(
+        url: &str,
+        headers: &[(String, String)],
+        o: &SinkOptions,
+        tls: Option<&http::TlsConfig>,
+    ) -> Result<Self, String> {
         let parsed = HttpUrl::parse(url)?;
         for (k, v) in headers {
             http::check_header(k, v)?;
         }
+        let tls = match tls {
+            Some(t) => t.clone(),
+            None if parsed.tls => http::TlsConfig::default_roots()?,
+            None => {
+                return Ok(HttpTarget {
+                    client: http::HttpClient::with_tls(parsed, headers, o.http_timeout, None),
+                })
+            }
+        };
         Ok(HttpTarget {
-            client: http::HttpClient::new(parsed, headers, o.http_timeout),
+            client: http::HttpClient::with_tls(parsed, headers, o.http_timeout, Some(tls)),
         })
     }
 }
@@ -571,10 +597,13 @@ mod tests {
     }
 
     #[test]
-    fn no_builtin_for_aws_or_https() {
+    fn no_builtin_for_aws_or_custom() {
         let o = SinkOptions::default();
         assert!(builtin(&Endpoint::Aws("arn:aws:sqs:x".into()), &[], &o).is_err());
-        assert!(builtin(&Endpoint::Http("https://h/".into()), &[], &o).is_err());
+        assert_eq!(
+            builtin(&Endpoint::Http("https://h/".into()), &[], &o).is_ok(),
+            cfg!(feature = "https")
+        );
         let bad = [("X\r\n".to_string(), "v".to_string())];
         assert!(builtin(&Endpoint::Http("http://h/".into()), &bad, &o).is_err());
     }
