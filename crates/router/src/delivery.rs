@@ -1390,6 +1390,9 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
     // (length, first and last byte; the key): cheap to compare.
     let mut keys: Vec<(u64, &[u8])> = Vec::with_capacity(32);
     let mut top = Top::default();
+    // Top-level members only of a top-level object (not of objects in a
+    // top-level array).
+    let top_object = b.first() == Some(&b'{');
     // All ones while a string is open at the end of the previous block.
     let mut in_string = 0u64;
     let mut base = 0usize;
@@ -1443,7 +1446,7 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
                         return None;
                     }
                     keys.push((fp, s));
-                    if frames.len() == 1 && b.get(i + 1) == Some(&b'"') {
+                    if frames.len() == 1 && top_object && b.get(i + 1) == Some(&b'"') {
                         let slot = match s {
                             b"id" => &mut top.id,
                             b"region" => &mut top.region,
@@ -1729,6 +1732,7 @@ mod tests {
             r#"{"region":"eu","account":"1","id":"é","k":"x"}"#,
             r#"{"x":"a","x":"a"}"#,
             r#"[]"#,
+            r#"[{"id":"in"},{"time":"t"}]"#,
             r#""top""#,
             r#"{"a":[1,2,{"b":true,"c":null,"b":false}]}"#,
         ];
@@ -1786,6 +1790,92 @@ mod tests {
         }
         big.push('}');
         assert!(canonical(&big).is_none());
+    }
+
+    /// Random compact JSON without escapes: keys from a small set (so
+    /// objects repeat keys now and then), strings holding `{`, `}`, `:`
+    /// and `,`, long enough to cross 64-byte blocks.
+    fn next(rng: &mut u64, n: u64) -> u64 {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        *rng % n
+    }
+
+    fn random_json(rng: &mut u64, depth: u32, out: &mut String) {
+        match next(rng, if depth > 3 { 4 } else { 6 }) {
+            0 => out.push_str(["1", "-2.5e3", "true", "null"][next(rng, 4) as usize]),
+            1..=3 => {
+                out.push('"');
+                for _ in 0..next(rng, 40) {
+                    out.push(['a', '{', '}', ':', ',', 'é', '[', 'z'][next(rng, 8) as usize]);
+                }
+                out.push('"');
+            }
+            4 => {
+                out.push('[');
+                for k in 0..next(rng, 4) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    random_json(rng, depth + 1, out);
+                }
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                for k in 0..next(rng, 5) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    let key =
+                        ["id", "k", "time", "k{", "x:y", "region", "a"][next(rng, 7) as usize];
+                    out.push('"');
+                    out.push_str(key);
+                    out.push_str("\":");
+                    random_json(rng, depth + 1, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    #[test]
+    fn plain_scan_agrees_with_the_general_one_on_random_events() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut some, mut none) = (0, 0);
+        for _ in 0..3000 {
+            let mut e = String::from("{\"p\":\"");
+            e.push_str(&"x".repeat(next(&mut rng, 70) as usize));
+            e.push_str("\",\"v\":");
+            random_json(&mut rng, 0, &mut e);
+            // A top-level member the router reads, maybe twice.
+            for _ in 0..next(&mut rng, 3) {
+                let key = ["id", "time", "region", "account"][next(&mut rng, 4) as usize];
+                e.push_str(&format!(",\"{key}\":"));
+                random_json(&mut rng, 3, &mut e);
+            }
+            e.push('}');
+            assert!(evmatch_json::parse_value(&e).is_ok(), "{e}");
+            let (p, g) = (
+                canonical_plain(e.as_bytes()),
+                canonical_general(e.as_bytes()),
+            );
+            assert_eq!(p.is_some(), g.is_some(), "{e}");
+            match (p, g) {
+                (Some(p), Some(g)) => {
+                    some += 1;
+                    assert_eq!(
+                        (p.id, p.region, p.account, p.time),
+                        (g.id, g.region, g.account, g.time),
+                        "{e}"
+                    );
+                }
+                _ => none += 1,
+            }
+        }
+        // Both outcomes are exercised.
+        assert!(some > 1000 && none > 100, "{some} {none}");
     }
 
     #[test]
