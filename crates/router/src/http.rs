@@ -722,6 +722,11 @@ impl AnswerReader<'_> {
             } else if let Some(n) = length {
                 self.body(n, &mut body)?;
                 !close
+            } else if (200..300).contains(&status) {
+                // No length: the body runs to the close, and a success
+                // needs none of it (a server that keeps such a connection
+                // open must not hold the delivery up).
+                false
             } else {
                 // Up to the end of the stream.
                 loop {
@@ -940,6 +945,27 @@ mod tests {
         let (e, stale) = once(&url);
         assert!(e.unwrap_err().contains("closed"));
         assert!(!stale);
+    }
+
+    #[test]
+    fn a_success_without_length_does_not_wait_for_the_close() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = HttpUrl::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut c = [0u8; 4096];
+            let _ = s.read(&mut c);
+            s.write_all(b"HTTP/1.1 202 Accepted\r\n\r\nstill going")
+                .unwrap();
+            // Holds the connection open.
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        let client = HttpClient::new(url, &[], Duration::from_secs(5)).unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(client.post("k", "{}"), Ok(202));
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // Not kept: its end is unknown.
+        assert!(client.idle.lock().unwrap().is_empty());
     }
 
     #[test]
