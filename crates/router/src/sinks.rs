@@ -230,10 +230,12 @@ impl Deliver for LineTarget {
     fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
         // The records' own bytes in one buffer; JSON bodies are not
         // copied: they go to the file from where they are (a vectored
-        // write), between their record's head and `}\n`.
+        // write). Each record's `}\n` and the next one's head are one
+        // slice, so a delivery takes two.
+        let tail: &[u8] = if self.raw { b"\n" } else { b"}\n" };
         let mut own = Vec::with_capacity(batch.len() * 96);
-        // Per delivery: (head end in `own`, body in place?).
-        let mut marks: Vec<(usize, bool)> = Vec::with_capacity(batch.len());
+        // Per delivery with its body in place: where its head ends in `own`.
+        let mut cuts: Vec<(usize, &[u8])> = Vec::with_capacity(batch.len());
         // The rule and target part, once per run of equal ones.
         let mut mid: Option<(&str, &str, Vec<u8>)> = None;
         for d in batch {
@@ -254,21 +256,21 @@ impl Deliver for LineTarget {
                     json_str(d.body, &mut own);
                 }
             }
-            marks.push((own.len(), in_place));
+            if in_place {
+                cuts.push((own.len(), d.body.as_bytes()));
+            }
+            own.extend_from_slice(tail);
         }
-        let tail: &[u8] = if self.raw { b"\n" } else { b"}\n" };
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(batch.len() * 3);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(cuts.len() * 2 + 1);
         let mut from = 0;
-        for (d, &(end, in_place)) in batch.iter().zip(&marks) {
+        for &(end, body) in &cuts {
             if end > from {
                 parts.push(own.get(from..end).unwrap_or(&[]));
             }
             from = end;
-            if in_place {
-                parts.push(d.body.as_bytes());
-            }
-            parts.push(tail);
+            parts.push(body);
         }
+        parts.push(own.get(from..).unwrap_or(&[]));
         // Either it all lands or it is all retried (a partial write can
         // duplicate lines; at-least-once allows it).
         let written = match self.sink.lock() {
