@@ -5,6 +5,7 @@
 //!   CPython's `random` and float `repr` it relies on);
 //! * [`run`]: the CL2 benchmark driver (counts check, throughput table
 //!   against a serde_json baseline and the quamina crate);
+//! * [`route`]: the routing-cost run (routed over match-only throughput);
 //! * [`scale`]: the rule-count scaling run.
 // A benchmark tool over data it generates itself: indexing is fine here.
 #![allow(clippy::indexing_slicing)]
@@ -14,5 +15,6 @@ mod citylots_tables;
 pub mod measure;
 pub mod pyfmt;
 pub mod pyrandom;
+pub mod route;
 pub mod run;
 pub mod scale;

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use evmatch_bench::citylots::{self, N_REAL};
-use evmatch_bench::{run, scale};
+use evmatch_bench::{route, run, scale};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +49,21 @@ enum Cmd {
         /// Do not run the quamina crate
         #[arg(long)]
         no_quamina: bool,
+    },
+    /// Routing cost: each set timed with --match-only and with every rule
+    /// given a file:// target (interleaved runs); prints routed over
+    /// match-only throughput per set (issue-5 goal: at least 0.5)
+    Route {
+        #[command(flatten)]
+        common: Common,
+        /// Sets to run, comma-separated, EVERY_EVENT for the built-in
+        /// one-rule set matching every event (default:
+        /// EXACT,NUMERIC,ANYTHING_BUT,COMBO,EVERY_EVENT)
+        #[arg(long, value_delimiter = ',')]
+        sets: Option<Vec<String>>,
+        /// The CL2 rule sets file (absent: EVERY_EVENT only)
+        #[arg(long, default_value = "../shared/bench/cl2-rules.json")]
+        rules: PathBuf,
     },
     /// Compile time, memory and throughput of 1 to 100,000 mixed rules and
     /// of wildcard rules
@@ -194,6 +209,23 @@ fn dispatch(cli: Cli) -> Result<bool> {
                 rules,
                 data_dir,
                 quamina: !no_quamina,
+            })
+        }
+        Cmd::Route {
+            common,
+            sets,
+            rules,
+        } => {
+            let (evmatch, data_dir) = common.paths();
+            route::run(&route::RouteOptions {
+                events: common.events(),
+                seed: common.seed,
+                runs: common.runs,
+                sets,
+                evmatch,
+                evmatch_args: common.evmatch_args(),
+                rules,
+                data_dir,
             })
         }
         Cmd::Scale {

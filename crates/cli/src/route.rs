@@ -15,7 +15,7 @@ use evmatch::RuleId;
 use evmatch_router::delivery::{
     DeadLetterFile, DeadLetterSink, Job, Router, RouterBuilder, RouterConfig, Summary,
 };
-use evmatch_router::http::HttpUrl;
+use evmatch_router::http::{HttpUrl, TlsConfig};
 use evmatch_router::sinks::{self, SinkOptions};
 use evmatch_router::target::{ArnMap, Deliver, Delivery, DeliveryError, Endpoint};
 use evmatch_router::transform::{TargetInput, TemplateMode};
@@ -123,10 +123,62 @@ pub struct RouteArgs {
     )]
     pub http_timeout_ms: u64,
 
+    /// PEM file of CA certificates that https:// targets also trust (a
+    /// local CA, a self-signed server); repeatable
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Router (RULES with Targets)"
+    )]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// Longest run of an exec: target's command, in seconds; then it is
+    /// killed and the attempt fails with TIMEOUT (retried)
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "30",
+        value_parser = positive_secs,
+        help_heading = "Router (RULES with Targets)"
+    )]
+    pub exec_timeout: Duration,
+
+    /// At the end of the input, how long deliveries in progress and
+    /// waiting retries may still take, in seconds; what is left then goes
+    /// to the dead-letter file (EXHAUSTED_RETRY_CONDITION DrainTimeout)
+    /// [default: no limit: retries run to their RetryPolicy]
+    #[arg(
+        long,
+        value_name = "SECS",
+        value_parser = secs,
+        help_heading = "Router (RULES with Targets)"
+    )]
+    pub drain_timeout: Option<Duration>,
+
     /// file: and stdout: targets write the body alone, not a record with
     /// the idempotency key
     #[arg(long, help_heading = "Router (RULES with Targets)")]
     pub raw_bodies: bool,
+}
+
+/// A number of seconds (decimals allowed), at least 0.
+fn secs(text: &str) -> Result<Duration, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(format!("{text:?} is not a number of seconds from 0 to 1e9"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// A number of seconds above 0.
+fn positive_secs(text: &str) -> Result<Duration, String> {
+    match secs(text)? {
+        d if d.is_zero() => Err("the timeout must be more than 0 seconds".to_string()),
+        d => Ok(d),
+    }
 }
 
 /// Whether to run the router: some enabled rule has targets.
@@ -170,6 +222,7 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     let options = SinkOptions {
         raw_bodies: ra.raw_bodies,
         http_timeout: Duration::from_millis(ra.http_timeout_ms.max(1)),
+        exec_timeout: ra.exec_timeout,
         ..SinkOptions::default()
     };
     let config = RouterConfig {
@@ -283,8 +336,19 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     if failed {
         return Err(EXIT_FATAL);
     }
+    let tls = if ra.ca_cert.is_empty() {
+        None
+    } else {
+        match TlsConfig::new(&ra.ca_cert) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                common::error(&format!("--ca-cert: {e}"));
+                return Err(EXIT_FATAL);
+            }
+        }
+    };
     for (r, t, url, endpoint, dead_letter) in pending {
-        match sinks::builtin(&endpoint, &t.http_headers, &options) {
+        match sinks::builtin_with_tls(&endpoint, &t.http_headers, &options, tls.as_ref()) {
             Ok(d) => {
                 builder.add_target(r, t, &url, d, Some(dead_letter));
             }
@@ -475,7 +539,7 @@ pub fn run(routing: &Routing, args: &MatchArgs, read_all: impl FnOnce() -> (bool
     let (fatal, bad_lines, summary) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(routing, &done, progress));
         let (fatal, bad) = read_all();
-        let summary = routing.router.finish();
+        let summary = routing.router.finish_within(args.route.drain_timeout);
         done.store(true, Ordering::SeqCst);
         watcher.thread().unpark();
         (fatal, bad, summary)
@@ -489,6 +553,13 @@ pub fn run(routing: &Routing, args: &MatchArgs, read_all: impl FnOnce() -> (bool
              (transformation failed); nothing was delivered"
         ));
     } else {
+        if routing.router.drain_expired() {
+            common::error(&format!(
+                "the drain timeout ({} s) passed: the deliveries left were dead-lettered \
+                 (EXHAUSTED_RETRY_CONDITION DrainTimeout)",
+                args.route.drain_timeout.unwrap_or_default().as_secs_f64()
+            ));
+        }
         print_summary(&summary);
     }
     if fatal {

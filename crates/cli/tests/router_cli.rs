@@ -254,15 +254,19 @@ fn unmapped_aws_arns_stop_the_start_unless_mapped_or_skipped() {
     let out: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["idempotency_key"], "e0/orders/q");
 
-    // https has no local client: a clear error at startup.
+    // https targets start (TLS built in); nothing to deliver here.
     std::fs::write(
         dir.join("https.json"),
         r#"[{"Name": "r", "EventPattern": {"source": ["shop"]}, "Targets": [{"Id": "h", "Arn": "https://example.com/x"}]}]"#,
     )
     .unwrap();
     let o = run(&dir, &["https.json"], "");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("https targets are not supported locally"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -394,4 +398,107 @@ fn spec_6_ctrl_c_mid_stream_loses_nothing() {
             .any(|d| d["ERROR_CODE"] == "INTERRUPTED" && d["target"] == "hook"),
         "{err}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn spec_6_exec_timeout_kills_and_dead_letters_with_timeout() {
+    let dir = tmp("exec-timeout");
+    let rules = r#"[{"Name": "r", "EventPattern": {"source": ["shop"]},
+        "Targets": [{"Id": "slow", "Arn": "exec:sleep 5",
+                     "RetryPolicy": {"MaximumRetryAttempts": 1}}]}]"#;
+    std::fs::write(dir.join("rules.json"), rules).unwrap();
+    let started = Instant::now();
+    let o = run(
+        &dir,
+        &[
+            "--exec-timeout",
+            "0.2",
+            "--retry-base-ms",
+            "5",
+            "--dead-letter",
+            "dlq.ndjson",
+            "rules.json",
+        ],
+        &events(1),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(4), "{err}");
+    let d = lines(&dir.join("dlq.ndjson"));
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["ERROR_CODE"], "TIMEOUT");
+    assert!(
+        d[0]["ERROR_MESSAGE"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 0.2 s"),
+        "{}",
+        d[0]
+    );
+    // Retriable: tried again once, then the retry policy ran out.
+    assert_eq!(d[0]["RETRY_ATTEMPTS"], 1);
+    assert_eq!(d[0]["EXHAUSTED_RETRY_CONDITION"], "MaximumRetryAttempts");
+    for bad in ["0", "-1", "soon"] {
+        let o = run(&dir, &["--exec-timeout", bad, "rules.json"], "");
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+}
+
+#[test]
+fn spec_6_drain_timeout_dead_letters_what_is_left_at_the_end() {
+    let dir = tmp("drain");
+    let (url, seen, stop) = server(503, Duration::ZERO);
+    let rules = format!(
+        r#"[{{"Name": "orders", "EventPattern": {{"source": ["shop"]}},
+            "Targets": [{{"Id": "hook", "Arn": "{url}",
+                          "RetryPolicy": {{"MaximumRetryAttempts": 100}}}}]}}]"#
+    );
+    std::fs::write(dir.join("rules.json"), rules).unwrap();
+    let started = Instant::now();
+    let o = run(
+        &dir,
+        &[
+            "--retry-base-ms",
+            "3000",
+            "--drain-timeout",
+            "0.3",
+            "--dead-letter",
+            "dlq.ndjson",
+            "rules.json",
+        ],
+        &events(2),
+    );
+    stop.store(true, Ordering::SeqCst);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{err}");
+    // Full jitter may fit a retry in before the limit.
+    assert!(seen.lock().unwrap().len() >= 2);
+    let d = lines(&dir.join("dlq.ndjson"));
+    assert_eq!(d.len(), 2, "{err}");
+    for r in &d {
+        assert_eq!(r["EXHAUSTED_RETRY_CONDITION"], "DrainTimeout");
+        assert_eq!(r["ERROR_CODE"], "SDK_CLIENT_ERROR");
+    }
+    assert!(err.contains("drain timeout (0.3 s) passed"), "{err}");
+    assert!(err.contains("matched 2, delivered 0, retried"), "{err}");
+    assert!(err.contains("dead-lettered 2"), "{err}");
+}
+
+#[test]
+fn ca_cert_files_are_checked_at_startup() {
+    let dir = tmp("ca-cert");
+    let rules = r#"[{"Name": "r", "EventPattern": {"source": ["shop"]},
+        "Targets": [{"Id": "t", "Arn": "https://127.0.0.1:1/x"}]}]"#;
+    std::fs::write(dir.join("rules.json"), rules).unwrap();
+    std::fs::write(dir.join("bad.pem"), "nothing here\n").unwrap();
+    let o = run(&dir, &["--ca-cert", "bad.pem", "rules.json"], &events(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--ca-cert: CA certificate file bad.pem"),
+        "{err}"
+    );
+    assert!(!dir.join("evmatch-dead-letter.ndjson").exists());
 }

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Settings of the built-in targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct SinkOptions {
     pub http_timeout: Duration,
     /// Most deliveries handed to a file at once.
     pub file_batch: usize,
+    /// How long an `exec:` command may run; then it (its whole process
+    /// group on Unix) is killed and the attempt fails with `TIMEOUT`,
+    /// which is retried.
+    pub exec_timeout: Duration,
 }
 
 impl Default for SinkOptions {
@@ -37,24 +41,38 @@ impl Default for SinkOptions {
             raw_bodies: false,
             http_timeout: Duration::from_secs(5),
             file_batch: 256,
+            exec_timeout: Duration::from_secs(30),
         }
     }
 }
 
 /// The built-in target for `endpoint`; `Err` for endpoints without one
-/// ([`Endpoint::Aws`], [`Endpoint::Custom`], `https://`) or a file that
-/// cannot be opened.
+/// ([`Endpoint::Aws`], [`Endpoint::Custom`]) or a file that cannot be
+/// opened. `https://` targets trust Mozilla's root certificates: see
+/// [`builtin_with_tls`].
 pub fn builtin(
     endpoint: &Endpoint,
     headers: &[(String, String)],
     options: &SinkOptions,
 ) -> Result<Box<dyn Deliver>, String> {
+    builtin_with_tls(endpoint, headers, options, None)
+}
+
+/// [`builtin`], with `https://` targets checking servers with `tls`
+/// (`None`: Mozilla's root certificates).
+pub fn builtin_with_tls(
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+    options: &SinkOptions,
+    tls: Option<&http::TlsConfig>,
+) -> Result<Box<dyn Deliver>, String> {
     match endpoint {
         Endpoint::Stdout => Ok(Box::new(LineTarget::stdout(options))),
         Endpoint::File(p) => Ok(Box::new(LineTarget::file(p.clone(), options)?)),
-        Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options)?)),
+        Endpoint::Http(url) => Ok(Box::new(HttpTarget::new(url, headers, options, tls)?)),
         Endpoint::Exec(cmd) => Ok(Box::new(ExecTarget {
             command: cmd.clone(),
+            timeout: options.exec_timeout,
         })),
         Endpoint::Aws(arn) => Err(format!(
             "{arn} is an AWS ARN without a local mapping (map it to a local URL)"
@@ -99,8 +117,12 @@ fn write_body(d: &Delivery<'_>, out: &mut Vec<u8>) {
 }
 
 fn json_str(s: &str, out: &mut Vec<u8>) {
-    // Keys and ids rarely need escaping: copy them as they are.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // Keys and ids rarely need escaping: copy them as they are (the test
+    // without early exit, which the compiler turns into vector code).
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -109,6 +131,54 @@ fn json_str(s: &str, out: &mut Vec<u8>) {
     let mut t = String::with_capacity(s.len() + 2);
     crate::transform::write_json_string(s, &mut t);
     out.extend_from_slice(t.as_bytes());
+}
+
+/// Writes every part, in order, with as few (vectored) writes as the
+/// writer takes.
+pub fn write_parts(w: &mut impl Write, parts: &[&[u8]]) -> std::io::Result<()> {
+    // Linux takes at most 1,024 slices per call.
+    const MAX_SLICES: usize = 1024;
+    let mut i = 0;
+    // Bytes of `parts[i]` already written.
+    let mut done = 0;
+    while i < parts.len() {
+        let first = parts.get(i).and_then(|p| p.get(done..)).unwrap_or(&[]);
+        let rest = parts.get(i + 1..).unwrap_or(&[]);
+        let slices: Vec<std::io::IoSlice<'_>> = std::iter::once(first)
+            .chain(rest.iter().copied())
+            .take(MAX_SLICES)
+            .map(std::io::IoSlice::new)
+            .collect();
+        let mut n = match w.write_vectored(&slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        // Skip what was written.
+        while n > 0 && i < parts.len() {
+            let left = parts.get(i).map_or(0, |p| p.len()) - done;
+            if n >= left {
+                n -= left;
+                i += 1;
+                done = 0;
+            } else {
+                done += n;
+                n = 0;
+            }
+        }
+        // Empty parts need no write.
+        while i < parts.len() && parts.get(i).is_some_and(|p| p.len() == done) {
+            i += 1;
+            done = 0;
+        }
+    }
+    Ok(())
 }
 
 enum Sink {
@@ -158,37 +228,58 @@ impl Deliver for LineTarget {
     }
 
     fn deliver_batch(&self, batch: &[Delivery<'_>], results: &mut Vec<Result<(), DeliveryError>>) {
-        let mut buf = Vec::with_capacity(batch.iter().map(|d| d.body.len() + 96).sum());
+        // The records' own bytes in one buffer; JSON bodies are not
+        // copied: they go to the file from where they are (a vectored
+        // write). Each record's `}\n` and the next one's head are one
+        // slice, so a delivery takes two.
+        let tail: &[u8] = if self.raw { b"\n" } else { b"}\n" };
+        let mut own = Vec::with_capacity(batch.len() * 96);
+        // Per delivery with its body in place: where its head ends in `own`.
+        let mut cuts: Vec<(usize, &[u8])> = Vec::with_capacity(batch.len());
         // The rule and target part, once per run of equal ones.
         let mut mid: Option<(&str, &str, Vec<u8>)> = None;
         for d in batch {
-            if self.raw {
-                write_record(d, true, &mut buf);
-                continue;
+            let in_place = d.body_is_json || self.raw;
+            if !self.raw {
+                if !mid
+                    .as_ref()
+                    .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
+                {
+                    mid = Some((d.rule_name, d.target_id, middle(d)));
+                }
+                own.extend_from_slice(b"{\"idempotency_key\":");
+                json_str(d.idempotency_key, &mut own);
+                if let Some((_, _, m)) = &mid {
+                    own.extend_from_slice(m);
+                }
+                if !in_place {
+                    json_str(d.body, &mut own);
+                }
             }
-            if !mid
-                .as_ref()
-                .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
-            {
-                mid = Some((d.rule_name, d.target_id, middle(d)));
+            if in_place {
+                cuts.push((own.len(), d.body.as_bytes()));
             }
-            buf.extend_from_slice(b"{\"idempotency_key\":");
-            json_str(d.idempotency_key, &mut buf);
-            if let Some((_, _, m)) = &mid {
-                buf.extend_from_slice(m);
-            }
-            write_body(d, &mut buf);
-            buf.push(b'\n');
+            own.extend_from_slice(tail);
         }
-        // One write for the batch: either it all lands or it is all retried
-        // (a partial write can duplicate lines; at-least-once allows it).
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(cuts.len() * 2 + 1);
+        let mut from = 0;
+        for &(end, body) in &cuts {
+            if end > from {
+                parts.push(own.get(from..end).unwrap_or(&[]));
+            }
+            from = end;
+            parts.push(body);
+        }
+        parts.push(own.get(from..).unwrap_or(&[]));
+        // Either it all lands or it is all retried (a partial write can
+        // duplicate lines; at-least-once allows it).
         let written = match self.sink.lock() {
             Ok(mut s) => match &mut *s {
                 Sink::Stdout => {
                     let mut o = std::io::stdout().lock();
-                    o.write_all(&buf).and_then(|()| o.flush())
+                    write_parts(&mut o, &parts).and_then(|()| o.flush())
                 }
-                Sink::File(f) => f.write_all(&buf),
+                Sink::File(f) => write_parts(f, &parts),
             },
             Err(_) => Err(std::io::Error::other("a delivery thread panicked")),
         };
@@ -211,43 +302,48 @@ impl Deliver for LineTarget {
     }
 }
 
-/// `http://`: a POST per delivery.
+/// `http://`: a POST per delivery, on kept-open connections.
 struct HttpTarget {
-    url: HttpUrl,
-    headers: Vec<(String, String)>,
-    timeout: Duration,
+    client: http::HttpClient,
 }
 
 impl HttpTarget {
-    fn new(url: &str, headers: &[(String, String)], o: &SinkOptions) -> Result<Self, String> {
+    fn new(
+        url: &str,
+        headers: &[(String, String)],
+        o: &SinkOptions,
+        tls: Option<&http::TlsConfig>,
+    ) -> Result<Self, String> {
         let parsed = HttpUrl::parse(url)?;
         for (k, v) in headers {
             http::check_header(k, v)?;
         }
+        let tls = match tls {
+            Some(t) => t.clone(),
+            None if parsed.tls => http::TlsConfig::default_roots()?,
+            None => {
+                return Ok(HttpTarget {
+                    client: http::HttpClient::with_tls(parsed, headers, o.http_timeout, None),
+                })
+            }
+        };
         Ok(HttpTarget {
-            url: parsed,
-            headers: headers.to_vec(),
-            timeout: o.http_timeout,
+            client: http::HttpClient::with_tls(parsed, headers, o.http_timeout, Some(tls)),
         })
     }
 }
 
 impl Deliver for HttpTarget {
     fn deliver(&self, d: &Delivery<'_>) -> Result<(), DeliveryError> {
-        http::post(
-            &self.url,
-            &self.headers,
-            d.idempotency_key,
-            d.body,
-            self.timeout,
-        )
-        .map(|_| ())
+        self.client.post(d.idempotency_key, d.body).map(|_| ())
     }
 }
 
-/// `exec:COMMAND`: the shell runs COMMAND with the body on stdin.
+/// `exec:COMMAND`: the shell runs COMMAND with the body on stdin, for at
+/// most `timeout`.
 struct ExecTarget {
     command: String,
+    timeout: Duration,
 }
 
 impl Deliver for ExecTarget {
@@ -266,30 +362,82 @@ impl Deliver for ExecTarget {
             .env("EVMATCH_RULE", d.rule_name)
             .env("EVMATCH_TARGET", d.target_id)
             .env("EVMATCH_ATTEMPT", d.attempt.to_string());
+        #[cfg(unix)]
+        {
+            // Its own process group: a timeout kills what it started too.
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
         let mut child = cmd.spawn().map_err(|e| {
             DeliveryError::transient(
                 ErrorCode::Other,
                 format!("cannot run {}: {e}", self.command),
             )
         })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A command that does not read its input is not a failure.
-            let _ = stdin
-                .write_all(d.body.as_bytes())
-                .and_then(|()| stdin.write_all(b"\n"));
-        }
-        let status = child.wait().map_err(|e| {
-            DeliveryError::transient(ErrorCode::Other, format!("{}: {e}", self.command))
-        })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(DeliveryError::transient(
+        let stdin = child.stdin.take();
+        let deadline = Instant::now() + self.timeout;
+        let status = std::thread::scope(|scope| {
+            if let Some(mut stdin) = stdin {
+                // Written from another thread: a command that does not read
+                // its input cannot block the timeout. Not reading it is not
+                // a failure.
+                scope.spawn(move || {
+                    let _ = stdin
+                        .write_all(d.body.as_bytes())
+                        .and_then(|()| stdin.write_all(b"\n"));
+                });
+            }
+            let mut nap = Duration::from_millis(1);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => return Ok(Some(status)),
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    kill_group(&mut child);
+                    return Ok(None);
+                }
+                std::thread::sleep(nap.min(deadline - now));
+                nap = (nap * 2).min(Duration::from_millis(50));
+            }
+        });
+        match status {
+            Ok(Some(status)) if status.success() => Ok(()),
+            Ok(Some(status)) => Err(DeliveryError::transient(
                 ErrorCode::Other,
                 format!("{} failed: {status}", self.command),
-            ))
+            )),
+            Ok(None) => Err(DeliveryError::transient(
+                ErrorCode::Timeout,
+                format!(
+                    "{} timed out after {} s and was killed",
+                    self.command,
+                    self.timeout.as_secs_f64()
+                ),
+            )),
+            Err(e) => Err(DeliveryError::transient(
+                ErrorCode::Other,
+                format!("{}: {e}", self.command),
+            )),
         }
     }
+}
+
+/// Kills a timed-out command and what it started (its process group on
+/// Unix), then reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with the process group this child leads (it was
+        // started with process_group(0) and is not reaped yet).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]
@@ -323,11 +471,141 @@ mod tests {
         );
     }
 
+    /// A writer taking at most `max` bytes per call, recording calls.
+    struct Trickle {
+        out: Vec<u8>,
+        max: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = b.len().min(self.max);
+            self.out.extend_from_slice(&b[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.max - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.max {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
-    fn no_builtin_for_aws_or_https() {
+    fn vectored_writes_survive_partial_writes() {
+        let parts: Vec<Vec<u8>> = (0..1500u32)
+            .map(|k| format!("{k}-").repeat((k % 7) as usize).into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        let want: Vec<u8> = parts.concat();
+        for max in [1, 3, 64, 1000, usize::MAX / 2] {
+            let mut w = Trickle {
+                out: Vec::new(),
+                max,
+                calls: 0,
+            };
+            write_parts(&mut w, &refs).unwrap();
+            assert_eq!(w.out, want, "{max}");
+        }
+        // Big writes: a few calls for thousands of parts.
+        let mut w = Trickle {
+            out: Vec::new(),
+            max: usize::MAX / 2,
+            calls: 0,
+        };
+        write_parts(&mut w, &refs).unwrap();
+        assert!(w.calls <= 3, "{}", w.calls);
+    }
+
+    #[test]
+    fn batches_write_the_same_records() {
+        let dir = std::env::temp_dir().join(format!("evmatch-sinks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for raw in [false, true] {
+            let path = dir.join(format!("b-{raw}.ndjson"));
+            let _ = std::fs::remove_file(&path);
+            let o = SinkOptions {
+                raw_bodies: raw,
+                ..SinkOptions::default()
+            };
+            let t = LineTarget::file(path.clone(), &o).unwrap();
+            let ds = [
+                d(r#"{"a":1}"#, true),
+                d("x \"y\"", false),
+                d("", false),
+                d("[]", true),
+            ];
+            let mut results = Vec::new();
+            t.deliver_batch(&ds, &mut results);
+            assert!(results.iter().all(|r| r.is_ok()));
+            let mut want = Vec::new();
+            for x in &ds {
+                write_record(x, raw, &mut want);
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), want, "raw {raw}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn spec_6_exec_timeout_kills_the_command_and_is_retriable() {
+        let o = SinkOptions {
+            exec_timeout: Duration::from_millis(300),
+            ..SinkOptions::default()
+        };
+        let dir = std::env::temp_dir().join(format!("evmatch-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mark = dir.join("late");
+        // A child of the shell that would write after the timeout.
+        let cmd = format!("(sleep 2; touch {}) & sleep 5", mark.display());
+        let t = builtin(&Endpoint::Exec(cmd), &[], &o).unwrap();
+        let start = Instant::now();
+        let e = t.deliver(&d("{}", true)).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(e.code.as_str(), "TIMEOUT");
+        assert!(e.retriable);
+        assert!(e.message.contains("timed out after 0.3 s"), "{}", e.message);
+        std::thread::sleep(Duration::from_millis(2300));
+        assert!(!mark.exists(), "the command's own child was not killed");
+        // A command that never reads a large body still times out.
+        let big = "x".repeat(1 << 20);
+        let t = builtin(&Endpoint::Exec("sleep 5".into()), &[], &o).unwrap();
+        let e = t.deliver(&d(&big, false)).unwrap_err();
+        assert_eq!(e.code.as_str(), "TIMEOUT");
+        // Quick commands are unaffected; a failure is not a timeout.
+        let t = builtin(&Endpoint::Exec("cat >/dev/null".into()), &[], &o).unwrap();
+        assert!(t.deliver(&d(&big, false)).is_ok());
+        let t = builtin(&Endpoint::Exec("exit 3".into()), &[], &o).unwrap();
+        let e = t.deliver(&d("{}", true)).unwrap_err();
+        assert_eq!(e.code.as_str(), "SDK_CLIENT_ERROR");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_builtin_for_aws_or_custom() {
         let o = SinkOptions::default();
         assert!(builtin(&Endpoint::Aws("arn:aws:sqs:x".into()), &[], &o).is_err());
-        assert!(builtin(&Endpoint::Http("https://h/".into()), &[], &o).is_err());
+        assert_eq!(
+            builtin(&Endpoint::Http("https://h/".into()), &[], &o).is_ok(),
+            cfg!(feature = "https")
+        );
         let bad = [("X\r\n".to_string(), "v".to_string())];
         assert!(builtin(&Endpoint::Http("http://h/".into()), &bad, &o).is_err());
     }

@@ -579,3 +579,230 @@ fn spec_6_idempotency_key_without_event_id_is_a_stable_hash() {
     assert_eq!(keys[0], keys[1]);
     assert_ne!(keys[0], keys[2]);
 }
+
+#[test]
+fn spec_6_drain_timeout_dead_letters_waiting_retries_with_their_last_error() {
+    let dir = tmp("drain-retries");
+    let dlq = dir.join("dlq.ndjson");
+    let server = Server::start(|_| (500, Duration::ZERO));
+    // Retries 2 s apart, many allowed: without a limit this would take long.
+    let config = RouterConfig {
+        retry_base: Duration::from_secs(2),
+        retry_cap: Duration::from_secs(2),
+        jitter: false,
+        ..RouterConfig::default()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url,
+        "RetryPolicy": {"MaximumRetryAttempts": 100}}));
+    let r = router(config, vec![t], &dlq);
+    for i in 0..3 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    let started = Instant::now();
+    let s = r.finish_within(Some(Duration::from_millis(300)));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_millis(1800), "{took:?}");
+    assert!(r.drain_expired());
+    let t = &s.targets[0];
+    assert_eq!((t.matched, t.delivered, t.dead_lettered), (3, 0, 3));
+    assert_eq!(server.seen().len(), 3, "one attempt each, no retry yet");
+    let recs = lines(&dlq);
+    assert_eq!(recs.len(), 3);
+    for d in &recs {
+        assert_eq!(d["EXHAUSTED_RETRY_CONDITION"], "DrainTimeout");
+        // The last real failure, not a made-up one.
+        assert_eq!(d["ERROR_CODE"], "SDK_CLIENT_ERROR");
+        assert!(d["ERROR_MESSAGE"].as_str().unwrap().starts_with("HTTP 500"));
+        assert_eq!(d["RETRY_ATTEMPTS"], 0);
+    }
+}
+
+#[test]
+fn spec_6_drain_timeout_dead_letters_queued_deliveries_never_tried() {
+    let dir = tmp("drain-queue");
+    let dlq = dir.join("dlq.ndjson");
+    // Each answer takes 400 ms; one delivery at a time.
+    let server = Server::start(|_| (200, Duration::from_millis(400)));
+    let config = RouterConfig {
+        concurrency: 1,
+        ..fast()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url}));
+    let r = router(config, vec![t], &dlq);
+    for i in 0..5 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let s = r.finish_within(Some(Duration::from_millis(100)));
+    let t = &s.targets[0];
+    // The one in progress finishes; the queued ones are dead-lettered.
+    assert_eq!((t.matched, t.delivered, t.dead_lettered), (5, 1, 4));
+    assert_eq!(server.seen().len(), 1);
+    let recs = lines(&dlq);
+    assert_eq!(recs.len(), 4);
+    for d in &recs {
+        assert_eq!(d["EXHAUSTED_RETRY_CONDITION"], "DrainTimeout");
+        assert_eq!(d["ERROR_CODE"], "TIMEOUT");
+        assert_eq!(d["RETRY_ATTEMPTS"], 0);
+    }
+    // Event order kept: e-1 .. e-4 are the ones left.
+    let ids: Vec<&str> = recs
+        .iter()
+        .map(|d| d["event"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["e-1", "e-2", "e-3", "e-4"]);
+}
+
+#[test]
+fn spec_6_drain_limit_not_reached_changes_nothing() {
+    let dir = tmp("drain-quick");
+    let dlq = dir.join("dlq.ndjson");
+    let server = Server::start(|n| (if n < 1 { 503 } else { 200 }, Duration::ZERO));
+    let t = target(json!({"Id": "hook", "Arn": server.url}));
+    let r = router(fast(), vec![t], &dlq);
+    r.route(EVENT, &[0]).unwrap();
+    let s = r.finish_within(Some(Duration::from_secs(20)));
+    assert!(!r.drain_expired());
+    assert_eq!((s.targets[0].delivered, s.targets[0].retried), (1, 1));
+    assert!(!dlq.exists());
+}
+
+/// A keep-alive HTTP server: answers 200 to every request on a
+/// connection, and closes the connection without a word after
+/// `per_connection` answers (0: never). Counts connections and requests.
+struct KeepAliveServer {
+    url: String,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+fn keep_alive_server(per_connection: usize) -> KeepAliveServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ka", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (c2, r2) = (Arc::clone(&connections), Arc::clone(&requests));
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            c2.fetch_add(1, Ordering::SeqCst);
+            let requests = Arc::clone(&r2);
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut buf: Vec<u8> = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let mut answered = 0;
+                loop {
+                    // One request: head, then Content-Length bytes.
+                    let (head_end, len) = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..i]).to_string();
+                            let len: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("Content-Length: "))
+                                .map_or(0, |v| v.trim().parse().unwrap());
+                            break (i + 4, len);
+                        }
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    while buf.len() < head_end + len {
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
+                    buf.drain(..head_end + len);
+                    requests.lock().unwrap().push(body);
+                    if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .is_err()
+                    {
+                        return;
+                    }
+                    answered += 1;
+                    if per_connection > 0 && answered == per_connection {
+                        return; // closes the connection, unannounced
+                    }
+                }
+            });
+        }
+    });
+    KeepAliveServer {
+        url,
+        connections,
+        requests,
+    }
+}
+
+#[test]
+fn http_connections_are_kept_open_between_deliveries() {
+    let dir = tmp("keep-alive");
+    let server = keep_alive_server(0);
+    let config = RouterConfig {
+        concurrency: 1,
+        ..fast()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url, "InputPath": "$.detail"}));
+    let r = router(config, vec![t], &dir.join("dlq.ndjson"));
+    for i in 0..20 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    let s = r.finish();
+    let t = &s.targets[0];
+    assert_eq!((t.delivered, t.retried, t.dead_lettered), (20, 0, 0));
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    let bodies = server.requests.lock().unwrap().clone();
+    let want: Vec<String> = (0..20).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
+    assert_eq!(bodies, want);
+}
+
+#[test]
+fn http_connections_closed_by_the_server_are_replaced_without_failing() {
+    let dir = tmp("keep-alive-closed");
+    // The server drops every connection after 3 answers, unannounced.
+    let server = keep_alive_server(3);
+    let config = RouterConfig {
+        concurrency: 1,
+        ..fast()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url, "InputPath": "$.detail"}));
+    let r = router(config, vec![t], &dir.join("dlq.ndjson"));
+    for i in 0..20 {
+        r.route(&event(i), &[0]).unwrap();
+        if i % 5 == 0 {
+            // Sometimes the close has arrived before the next request.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let s = r.finish();
+    let t = &s.targets[0];
+    // Reconnecting is no failed attempt: nothing retried, all delivered once.
+    assert_eq!((t.delivered, t.retried, t.dead_lettered), (20, 0, 0));
+    assert_eq!(server.connections.load(Ordering::SeqCst), 7);
+    let bodies = server.requests.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 20);
+}
+
+#[test]
+fn http_connections_stay_within_the_target_concurrency() {
+    let dir = tmp("keep-alive-pool");
+    let server = keep_alive_server(0);
+    let config = RouterConfig {
+        concurrency: 3,
+        ..fast()
+    };
+    let t = target(json!({"Id": "hook", "Arn": server.url}));
+    let r = router(config, vec![t], &dir.join("dlq.ndjson"));
+    for i in 0..60 {
+        r.route(&event(i), &[0]).unwrap();
+    }
+    let s = r.finish();
+    assert_eq!(s.targets[0].delivered, 60);
+    let n = server.connections.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&n), "{n} connections");
+    assert_eq!(server.requests.lock().unwrap().len(), 60);
+}
