@@ -961,21 +961,7 @@ fn significant_digits(b: &[u8]) -> usize {
 #[inline]
 pub(crate) fn comparable(text: &str) -> Option<f64> {
     let b = text.as_bytes();
-    let mut sig = 0usize;
-    let mut leading = true;
-    let mut zeros = 0usize;
-    for &c in b {
-        match c {
-            b'0' if !leading => zeros += 1,
-            b'1'..=b'9' => {
-                leading = false;
-                sig += zeros + 1;
-                zeros = 0;
-            }
-            b'e' | b'E' => break,
-            _ => {}
-        }
-    }
+    let sig = significant_digits(b);
     let d: f64 = text.parse().ok()?;
     if !d.is_finite() {
         return None;

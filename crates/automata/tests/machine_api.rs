@@ -145,33 +145,42 @@ fn spec_3_2_literals_next_to_a_numeric_bound_agree_with_the_reference() {
         "0",
         "-0.0",
     ];
-    let compiled: Vec<_> = patterns.iter().map(|t| p(t)).collect();
+    let events: Vec<String> = literals
+        .iter()
+        .flat_map(|lit| {
+            [
+                format!(r#"{{"x": {lit}}}"#),
+                format!(r#"{{"x": [1, {lit}, 2]}}"#),
+            ]
+        })
+        .collect();
     for array_consistency in [true, false] {
         let cfg = Config {
             array_consistency,
             ..Config::default()
         };
-        let mut m = Machine::new(cfg);
-        for c in &compiled {
-            m.add(c);
-        }
-        let mut s = Scratch::new();
-        for lit in literals {
-            for ev in [
-                format!(r#"{{"x": {lit}}}"#),
-                format!(r#"{{"x": [1, {lit}, 2]}}"#),
-            ] {
-                let flat =
-                    evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
-                let want: Vec<u32> = compiled
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
-                    .map(|(i, _)| i as u32)
-                    .collect();
-                assert_eq!(ids(&m, &mut s, &ev), want, "{ev}");
-            }
-        }
+        assert_agrees_with_reference(&patterns, &events, cfg);
+    }
+}
+
+/// Every event gives the machine's and the reference matcher's answer
+/// for all `patterns` at once.
+fn assert_agrees_with_reference(patterns: &[impl AsRef<str>], events: &[String], cfg: Config) {
+    let compiled: Vec<_> = patterns.iter().map(|t| p(t.as_ref())).collect();
+    let mut m = Machine::new(cfg);
+    for c in &compiled {
+        m.add(c);
+    }
+    let mut s = Scratch::new();
+    for ev in events {
+        let flat = evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
+        let want: Vec<u32> = compiled
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
+            .map(|(i, _)| i as u32)
+            .collect();
+        assert_eq!(ids(&m, &mut s, ev), want, "{ev}");
     }
 }
 
@@ -219,24 +228,11 @@ fn spec_2_2_to_2_4_byte_filters_never_hide_a_hit() {
         "le",
         "tablé",
     ];
-    let compiled: Vec<_> = patterns.iter().map(|t| p(t)).collect();
-    let cfg = Config::default();
-    let mut m = Machine::new(cfg);
-    for c in &compiled {
-        m.add(c);
-    }
-    let mut s = Scratch::new();
-    for v in values {
-        let ev = serde_json::json!({ "v": v }).to_string();
-        let flat = evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
-        let want: Vec<u32> = compiled
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
-            .map(|(i, _)| i as u32)
-            .collect();
-        assert_eq!(ids(&m, &mut s, &ev), want, "{ev}");
-    }
+    let events: Vec<String> = values
+        .iter()
+        .map(|v| serde_json::json!({ "v": v }).to_string())
+        .collect();
+    assert_agrees_with_reference(&patterns, &events, Config::default());
 }
 
 /// A rule whose only condition holds is matched at once, while the event
