@@ -728,35 +728,26 @@ fn unescape(raw: &str, out: &mut String) -> R<()> {
         out.push_str(raw.get(run..i).ok_or(Bail::Fallback)?);
         let c = b.get(i + 1).copied().ok_or(Bail::Fallback)?;
         i += 2;
-        match c {
-            b'"' => out.push('"'),
-            b'\\' => out.push('\\'),
-            b'/' => out.push('/'),
-            b'b' => out.push('\u{8}'),
-            b'f' => out.push('\u{c}'),
-            b'n' => out.push('\n'),
-            b'r' => out.push('\r'),
-            b't' => out.push('\t'),
-            b'u' => {
-                let hi = hex4(raw, i)?;
-                i += 4;
-                if (0xD800..0xDC00).contains(&hi)
-                    && b.get(i) == Some(&b'\\')
-                    && b.get(i + 1) == Some(&b'u')
-                {
-                    let lo = hex4(raw, i + 2)?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                        out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
-                        i += 6;
-                    } else {
-                        out.push('\u{FFFD}');
-                    }
-                } else {
-                    out.push(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+        if let Some(c) = evmatch_json::simple_escape(c) {
+            out.push(c);
+        } else if c == b'u' {
+            let hi = hex4(raw, i)?;
+            i += 4;
+            let pair = if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                evmatch_json::surrogate_pair(hi, hex4(raw, i + 2)?)
+            } else {
+                None
+            };
+            match pair {
+                Some(c) => {
+                    out.push(c);
+                    i += 6;
                 }
+                // A lone surrogate becomes U+FFFD, as in the full parser.
+                None => out.push(char::from_u32(hi).unwrap_or('\u{FFFD}')),
             }
-            _ => return Err(Bail::Fallback),
+        } else {
+            return Err(Bail::Fallback);
         }
         run = i;
     }

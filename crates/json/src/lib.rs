@@ -28,5 +28,8 @@ mod reader;
 mod value;
 
 pub use number::{comparable_f64, Decimal};
-pub use reader::{jackson_source, JsonError, Position, Reader, Token, DEFAULT_MAX_DEPTH};
+pub use reader::{
+    jackson_source, simple_escape, surrogate_pair, JsonError, Position, Reader, Token,
+    DEFAULT_MAX_DEPTH,
+};
 pub use value::{parse_value, parse_value_with_depth, Value};

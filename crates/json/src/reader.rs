@@ -587,15 +587,11 @@ impl<'a> Reader<'a> {
                         return Err(self.unterminated(i + 1));
                     };
                     i += 2;
+                    if let Some(c) = simple_escape(e) {
+                        out.push(c);
+                        continue;
+                    }
                     match e {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
                         b'u' => {
                             let hi = self.hex4(i)?;
                             i += 4;
@@ -603,11 +599,9 @@ impl<'a> Reader<'a> {
                                 && bytes.get(i) == Some(&b'\\')
                                 && bytes.get(i + 1) == Some(&b'u')
                             {
-                                let lo = self.hex4(i + 2)?;
-                                if (0xDC00..0xE000).contains(&lo) {
+                                if let Some(c) = surrogate_pair(hi, self.hex4(i + 2)?) {
                                     i += 6;
-                                    let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                                    out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                                    out.push(c);
                                     continue;
                                 }
                             }
@@ -848,5 +842,33 @@ mod tests {
             }
         };
         assert!(err.message.contains("nesting depth"));
+    }
+}
+
+/// The character a one-letter JSON escape (`\n`, `\"`, ...) stands for;
+/// `None` for `u` and for letters that are no escape.
+#[inline]
+pub fn simple_escape(e: u8) -> Option<char> {
+    Some(match e {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
+/// The character a UTF-16 surrogate pair of `\u` escapes stands for, if
+/// `hi` is a high surrogate and `lo` a low one.
+#[inline]
+pub fn surrogate_pair(hi: u32, lo: u32) -> Option<char> {
+    if (0xD800..0xDC00).contains(&hi) && (0xDC00..0xE000).contains(&lo) {
+        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+    } else {
+        None
     }
 }
