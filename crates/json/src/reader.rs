@@ -738,6 +738,34 @@ pub(crate) fn position_in(src: &str, offset: usize) -> Position {
     }
 }
 
+/// The character a one-letter JSON escape (`\n`, `\"`, ...) stands for;
+/// `None` for `u` and for letters that are no escape.
+#[inline]
+pub fn simple_escape(e: u8) -> Option<char> {
+    Some(match e {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
+/// The character a UTF-16 surrogate pair of `\u` escapes stands for, if
+/// `hi` is a high surrogate and `lo` a low one.
+#[inline]
+pub fn surrogate_pair(hi: u32, lo: u32) -> Option<char> {
+    if (0xD800..0xDC00).contains(&hi) && (0xDC00..0xE000).contains(&lo) {
+        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -842,33 +870,5 @@ mod tests {
             }
         };
         assert!(err.message.contains("nesting depth"));
-    }
-}
-
-/// The character a one-letter JSON escape (`\n`, `\"`, ...) stands for;
-/// `None` for `u` and for letters that are no escape.
-#[inline]
-pub fn simple_escape(e: u8) -> Option<char> {
-    Some(match e {
-        b'"' => '"',
-        b'\\' => '\\',
-        b'/' => '/',
-        b'b' => '\u{8}',
-        b'f' => '\u{c}',
-        b'n' => '\n',
-        b'r' => '\r',
-        b't' => '\t',
-        _ => return None,
-    })
-}
-
-/// The character a UTF-16 surrogate pair of `\u` escapes stands for, if
-/// `hi` is a high surrogate and `lo` a low one.
-#[inline]
-pub fn surrogate_pair(hi: u32, lo: u32) -> Option<char> {
-    if (0xD800..0xDC00).contains(&hi) && (0xDC00..0xE000).contains(&lo) {
-        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-    } else {
-        None
     }
 }
