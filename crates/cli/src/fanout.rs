@@ -260,7 +260,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let interrupted = AtomicBool::new(false);
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let (read, summary) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch(&router, &done, &interrupted, progress));
+        let watcher = scope.spawn(|| route::watch(&router, &done, &interrupted, progress));
         let mut jobs = Vec::new();
         let mut bodies = Vec::new();
         let read = fan.read_all(&inputs, &mut |m, receivers| {
@@ -311,97 +311,22 @@ pub fn run(args: Vec<OsString>) -> u8 {
     }
 }
 
-/// Ctrl-C: the first stops reading and retrying, the second dead-letters
-/// the queued deliveries. Progress once a second on a terminal.
-fn watch(router: &Router, done: &AtomicBool, interrupted: &AtomicBool, progress: bool) {
-    let mut seen = 0usize;
-    let mut last = Instant::now();
-    let mut shown = false;
-    while !done.load(Ordering::SeqCst) {
-        std::thread::park_timeout(Duration::from_millis(50));
-        let n = signal::count();
-        if n > seen {
-            if shown {
-                eprint!("\r\x1b[K");
-                shown = false;
-            }
-            if seen == 0 {
-                interrupted.store(true, Ordering::SeqCst);
-                router.interrupt();
-                common::error(
-                    "interrupted: no more input; finishing the deliveries in progress and \
-                     queued (Ctrl-C again to dead-letter the queued ones)",
-                );
-            }
-            if n >= 2 {
-                router.abort();
-            }
-            seen = n;
-        }
-        if progress && last.elapsed() >= Duration::from_secs(1) {
-            last = Instant::now();
-            let s = router.summary();
-            let mut e = std::io::stderr().lock();
-            let _ = write!(
-                e,
-                "\r\x1b[Kevmatch: matched {}, delivered {}, retried {}, dead-lettered {}, pending {}",
-                s.total(|t| t.matched),
-                s.total(|t| t.delivered),
-                s.total(|t| t.retried),
-                s.total(|t| t.dead_lettered),
-                s.pending()
-            );
-            let _ = e.flush();
-            shown = true;
-        }
-    }
-    if shown {
-        eprint!("\r\x1b[K");
-    }
-}
-
 fn arn_map(args: &FanoutArgs) -> Result<ArnMap, u8> {
-    let mut map = ArnMap::default();
-    if let Some(path) = &args.arn_map {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            common::error(&format!(
-                "cannot read --arn-map file {}: {e}",
-                display(path)
-            ));
-            EXIT_FATAL
-        })?;
-        let v = evmatch_json::parse_value(&text).map_err(|e| {
-            common::error(&format!(
-                "--arn-map file {}: invalid JSON: {e}",
-                display(path)
-            ));
-            EXIT_FATAL
-        })?;
+    route::build_arn_map(args.arn_map.as_ref(), &args.map_arn, |text| {
+        let v = evmatch_json::parse_value(text).map_err(|e| e.to_string())?;
         let Value::Object(members) = v else {
-            common::error(&format!(
-                "--arn-map file {} must be a JSON object {{\"ARN\": \"URL\", ...}}",
-                display(path)
-            ));
-            return Err(EXIT_FATAL);
+            return Ok(None);
         };
-        for (arn, url) in members {
-            let Value::String(url) = url else {
-                common::error(&format!("--arn-map: the URL of {arn} must be a string"));
-                return Err(EXIT_FATAL);
-            };
-            map.insert(&arn, &url).map_err(|e| {
-                common::error(&format!("--arn-map: {e}"));
-                EXIT_FATAL
-            })?;
-        }
-    }
-    for pair in &args.map_arn {
-        map.insert_pair(pair).map_err(|e| {
-            common::error(&format!("--map-arn: {e}"));
-            EXIT_FATAL
-        })?;
-    }
-    Ok(map)
+        Ok(Some(
+            members
+                .into_iter()
+                .map(|(arn, url)| match url {
+                    Value::String(url) => (arn, Some(url)),
+                    _ => (arn, None),
+                })
+                .collect(),
+        ))
+    })
 }
 
 /// Keys a subscription object may have (others are warned about).

@@ -371,8 +371,29 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
 }
 
 fn arn_map(ra: &RouteArgs) -> Result<ArnMap, u8> {
+    build_arn_map(ra.arn_map.as_ref(), &ra.map_arn, |text| {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(v.as_object().map(|o| {
+            o.iter()
+                .map(|(arn, url)| (arn.clone(), url.as_str().map(str::to_string)))
+                .collect()
+        }))
+    })
+}
+
+/// The members of an `--arn-map` file as `(ARN, URL if a string)`, `None`
+/// when the file is not a JSON object, or the JSON error's text.
+pub(crate) type ArnMapMembers = Result<Option<Vec<(String, Option<String>)>>, String>;
+
+/// `--arn-map FILE` then `--map-arn ARN=URL` (command-line mappings win
+/// over the file's); `members` parses the file's text. Shared with `fanout`.
+pub(crate) fn build_arn_map(
+    file: Option<&PathBuf>,
+    pairs: &[String],
+    members: impl Fn(&str) -> ArnMapMembers,
+) -> Result<ArnMap, u8> {
     let mut map = ArnMap::default();
-    if let Some(path) = &ra.arn_map {
+    if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             common::error(&format!(
                 "cannot read --arn-map file {}: {e}",
@@ -380,33 +401,32 @@ fn arn_map(ra: &RouteArgs) -> Result<ArnMap, u8> {
             ));
             EXIT_FATAL
         })?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let members = members(&text).map_err(|e| {
             common::error(&format!(
                 "--arn-map file {}: invalid JSON: {e}",
                 display(path)
             ));
             EXIT_FATAL
         })?;
-        let Some(o) = v.as_object() else {
+        let Some(members) = members else {
             common::error(&format!(
                 "--arn-map file {} must be a JSON object {{\"ARN\": \"URL\", ...}}",
                 display(path)
             ));
             return Err(EXIT_FATAL);
         };
-        for (arn, url) in o {
-            let Some(url) = url.as_str() else {
+        for (arn, url) in members {
+            let Some(url) = url else {
                 common::error(&format!("--arn-map: the URL of {arn} must be a string"));
                 return Err(EXIT_FATAL);
             };
-            map.insert(arn, url).map_err(|e| {
+            map.insert(&arn, &url).map_err(|e| {
                 common::error(&format!("--arn-map: {e}"));
                 EXIT_FATAL
             })?;
         }
     }
-    // Command-line mappings win over the file's.
-    for pair in &ra.map_arn {
+    for pair in pairs {
         map.insert_pair(pair).map_err(|e| {
             common::error(&format!("--map-arn: {e}"));
             EXIT_FATAL
@@ -537,7 +557,7 @@ pub fn run(routing: &Routing, args: &MatchArgs, read_all: impl FnOnce() -> (bool
     let done = AtomicBool::new(false);
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let (fatal, bad_lines, summary) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch(routing, &done, progress));
+        let watcher = scope.spawn(|| watch(&routing.router, &done, &routing.interrupted, progress));
         let (fatal, bad) = read_all();
         let summary = routing.router.finish_within(args.route.drain_timeout);
         done.store(true, Ordering::SeqCst);
@@ -575,9 +595,10 @@ pub fn run(routing: &Routing, args: &MatchArgs, read_all: impl FnOnce() -> (bool
     }
 }
 
-/// Ctrl-C: first interrupt (stop reading, no more retries), then abort
-/// (dead-letter what is queued). Progress once a second on a terminal.
-fn watch(routing: &Routing, done: &AtomicBool, progress: bool) {
+/// Ctrl-C: first interrupt (stop reading, no more retries; sets
+/// `interrupted`), then abort (dead-letter what is queued). Progress once a
+/// second on a terminal. Shared with `fanout`.
+pub(crate) fn watch(router: &Router, done: &AtomicBool, interrupted: &AtomicBool, progress: bool) {
     let mut seen = 0usize;
     let mut last = Instant::now();
     let mut shown = false;
@@ -590,21 +611,21 @@ fn watch(routing: &Routing, done: &AtomicBool, progress: bool) {
                 shown = false;
             }
             if seen == 0 {
-                routing.interrupted.store(true, Ordering::SeqCst);
-                routing.router.interrupt();
+                interrupted.store(true, Ordering::SeqCst);
+                router.interrupt();
                 common::error(
                     "interrupted: no more input; finishing the deliveries in progress and \
                      queued (Ctrl-C again to dead-letter the queued ones)",
                 );
             }
             if n >= 2 {
-                routing.router.abort();
+                router.abort();
             }
             seen = n;
         }
         if progress && last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
-            let s = routing.router.summary();
+            let s = router.summary();
             let mut e = std::io::stderr().lock();
             let _ = write!(
                 e,

@@ -6,11 +6,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{run_stdin, write};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Output, Stdio};
 
 const EVENT: &str = r#"{"id":"1","account":"123456789012","source":"shop","time":"2024-01-01T00:00:00Z","region":"us-east-1","detail-type":"order","detail":{"total":300.0}}"#;
 
@@ -33,42 +34,11 @@ fn example(name: &str) -> String {
 
 /// A fresh temporary directory for one test.
 fn tmp() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "evmatch-cli-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, content: &[u8]) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p.to_string_lossy().into_owned()
+    common::tmp_numbered("evmatch-cli-test")
 }
 
 fn run(args: &[&str]) -> Output {
     run_stdin(args, b"")
-}
-
-fn run_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut si = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = si.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
 }
 
 fn stdout(o: &Output) -> String {
@@ -442,7 +412,7 @@ fn broken_pipe_is_quiet() {
         events.push('\n');
     }
     let ev = write(&d, "e.ndjson", events.as_bytes());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
+    let mut child = common::evmatch()
         .args([&rules, &ev])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

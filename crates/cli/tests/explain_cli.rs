@@ -9,22 +9,16 @@
     clippy::indexing_slicing
 )]
 
-use serde_json::{Map, Value};
+mod common;
+
+use common::{bare_envelope, case_text, text, with_envelope};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const ENVELOPE: [(&str, &str); 6] = [
-    ("id", "6a7e8feb-b491-4cf7-a9f1-bf3703467718"),
-    ("account", "123456789012"),
-    ("source", "com.example.test"),
-    ("time", "2024-01-01T00:00:00Z"),
-    ("region", "us-east-1"),
-    ("detail-type", "Test"),
-];
-
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evmatch"))
+    common::evmatch()
         .args(args)
         .env_remove("NO_COLOR")
         .output()
@@ -32,48 +26,11 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    text(&o.stdout)
 }
 
 fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn text(o: &Map<String, Value>, raw: &str, val: &str) -> Option<String> {
-    match o.get(raw) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => o.get(val).map(|v| v.to_string()),
-    }
-}
-
-/// Splices the envelope in front of the event's own text; `None` when the
-/// pattern looks at an envelope field the event lacks.
-fn with_envelope(event: &str, pattern: &str) -> Option<String> {
-    let parsed: Value = serde_json::from_str(event).ok()?;
-    let obj = parsed.as_object()?;
-    let mut extra = String::new();
-    for (k, v) in ENVELOPE {
-        if obj.contains_key(k) {
-            continue;
-        }
-        if pattern.contains(&format!("\"{k}\"")) {
-            return None;
-        }
-        extra.push_str(&format!("\"{k}\":\"{v}\","));
-    }
-    let rest = event.trim_start().strip_prefix('{')?;
-    if rest.trim_start().starts_with('}') {
-        extra.pop();
-    }
-    Some(format!("{{{extra}{rest}"))
-}
-
-fn bare_envelope() -> String {
-    let items: Vec<String> = ENVELOPE
-        .iter()
-        .map(|(k, v)| format!("\"{k}\":\"{v}\""))
-        .collect();
-    format!("{{{}}}", items.join(","))
+    text(&o.stderr)
 }
 
 fn cases() -> Vec<(String, String, String)> {
@@ -99,10 +56,10 @@ fn cases() -> Vec<(String, String, String)> {
                 o["name"].as_str().unwrap()
             );
             // Files of other formats (transform.jsonl) have no pattern.
-            let Some(pattern) = text(o, "pattern_text", "pattern") else {
+            let Some(pattern) = case_text(o, "pattern_text", "pattern") else {
                 continue;
             };
-            let event = match text(o, "event_text", "event") {
+            let event = match case_text(o, "event_text", "event") {
                 Some(ev) => match with_envelope(&ev, &pattern) {
                     Some(e) => e,
                     None => continue,
@@ -190,14 +147,7 @@ const EC2_EVENT: &str = r#"{
 }"#;
 
 fn tmp() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "evmatch-explain-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::tmp_numbered("evmatch-explain-test")
 }
 
 #[test]

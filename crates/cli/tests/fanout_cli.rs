@@ -8,136 +8,23 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{lines, run_in, Server};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("evmatch-fanout-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::tmp_named("evmatch-fanout-cli", name)
 }
 
 fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .current_dir(dir)
-        .arg("fanout")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
-    c.wait_with_output().unwrap()
-}
-
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// One request the test server saw.
-#[derive(Debug, Clone)]
-struct Seen {
-    head: String,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-}
-
-/// A local HTTP server on 127.0.0.1 answering `status`; records requests.
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Server {
-    fn start(status: u16) -> Server {
-        Server::slow(status, Duration::ZERO)
-    }
-
-    /// Answers after `delay`.
-    fn slow(status: u16, delay: Duration) -> Server {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/sns", l.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stop2.load(Ordering::SeqCst) && Instant::now() < end {
-                let Ok((mut s, _)) = l.accept() else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                let seen = Arc::clone(&seen2);
-                std::thread::spawn(move || {
-                    s.set_nonblocking(false).unwrap();
-                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..i]).to_string();
-                            let len: usize = head
-                                .lines()
-                                .find_map(|l| {
-                                    let (k, v) = l.split_once(':')?;
-                                    k.eq_ignore_ascii_case("content-length")
-                                        .then(|| v.trim().parse().unwrap())
-                                })
-                                .unwrap_or(0);
-                            if buf.len() >= i + 4 + len {
-                                let body =
-                                    String::from_utf8_lossy(&buf[i + 4..i + 4 + len]).to_string();
-                                seen.lock().unwrap().push(Seen { head, body });
-                                break;
-                            }
-                        }
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    std::thread::sleep(delay);
-                    let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
-                });
-            }
-        });
-        Server { url, seen, stop }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
+    let mut all = vec!["fanout"];
+    all.extend_from_slice(args);
+    run_in(dir, &all, stdin)
 }
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:orders";
@@ -192,7 +79,7 @@ fn msg(n: usize) -> String {
 #[test]
 fn spec_5_each_message_goes_exactly_to_the_subscriptions_whose_policy_matches() {
     let dir = tmp("exact");
-    let http = Server::start(200);
+    let http = Server::start(200, "/sns");
     let subs = json!({
         "TopicArn": TOPIC,
         "Subscriptions": [
@@ -330,8 +217,8 @@ fn spec_5_each_message_goes_exactly_to_the_subscriptions_whose_policy_matches() 
 #[test]
 fn spec_6_a_failing_endpoint_is_retried_then_its_messages_land_in_its_dead_letter_file() {
     let dir = tmp("dlq");
-    let bad = Server::start(500);
-    let good = Server::start(200);
+    let bad = Server::start(500, "/sns");
+    let good = Server::start(200, "/sns");
     let subs = json!([
         {"Name": "failing", "Endpoint": bad.url,
          "RedrivePolicy": "{\"deadLetterTargetArn\": \"file://failing-dlq.ndjson\"}",
@@ -675,20 +562,16 @@ fn the_bundled_example_runs() {
 fn spec_6_ctrl_c_mid_stream_loses_nothing() {
     let dir = tmp("sigint");
     // A slow endpoint: 4 deliveries at a time, 300 ms each.
-    let slow = Server::slow(200, Duration::from_millis(300));
+    let slow = Server::slow(200, Duration::from_millis(300), "/sns");
     let subs = json!([
         {"Name": "hook", "Endpoint": slow.url},
         {"Name": "log", "Endpoint": "file://out.ndjson"}
     ]);
     std::fs::write(dir.join("subs.json"), subs.to_string()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .current_dir(&dir)
-        .args(["fanout", "--dead-letter", "dlq.ndjson", "subs.json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_in(
+        &dir,
+        &["fanout", "--dead-letter", "dlq.ndjson", "subs.json"],
+    );
     let mut stdin = child.stdin.take().unwrap();
     let input: String = (0..40)
         .map(|i| format!("{{\"Message\": \"m{i}\"}}\n"))
@@ -806,10 +689,7 @@ fn topic_arn_sources_pending_subscriptions_unknown_keys_and_exec_endpoints() {
         "{err}"
     );
     // `evmatch help fanout` shows the command's help.
-    let o = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .args(["help", "fanout"])
-        .output()
-        .unwrap();
+    let o = common::output(["help", "fanout"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("evmatch fanout"));
 }

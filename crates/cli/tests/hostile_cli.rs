@@ -8,47 +8,13 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
+mod common;
+
+use common::{run_stdin, text, write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn tmp() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "evmatch-hostile-cli-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, content: &[u8]) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p.to_string_lossy().into_owned()
-}
-
-fn run_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut si = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        let _ = si.write_all(&stdin);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::tmp_numbered("evmatch-hostile-cli")
 }
 
 fn rules(dir: &Path) -> String {
@@ -193,7 +159,7 @@ fn max_rules() {
         "rules.json",
         br#"{"a": {"a": ["x"]}, "b": {"b": ["x"]}, "c": {"c": ["x"]}}"#,
     );
-    let out = run_stdin(&["--max-rules", "2", &r], b"{\"a\":\"x\"}\n".to_vec());
+    let out = run_stdin(&["--max-rules", "2", &r], b"{\"a\":\"x\"}\n");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
@@ -201,7 +167,7 @@ fn max_rules() {
     );
     assert!(out.stdout.is_empty());
     for ok in ["3", "0"] {
-        let out = run_stdin(&["--max-rules", ok, &r], b"{\"a\":\"x\"}\n".to_vec());
+        let out = run_stdin(&["--max-rules", ok, &r], b"{\"a\":\"x\"}\n");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
 }
@@ -249,7 +215,7 @@ fn depth_limits() {
 fn rules_file_that_is_not_utf8() {
     let dir = tmp();
     let r = write(&dir, "rules.json", b"{\"a\": {\"a\": [\"\xff\"]}}");
-    let out = run_stdin(&[&r], b"{}\n".to_vec());
+    let out = run_stdin(&[&r], b"{}\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("not UTF-8 (invalid byte at offset 14)"),
@@ -269,7 +235,7 @@ fn max_conditions() {
     );
     let out = run_stdin(
         &["--max-conditions", "12", &r],
-        b"{\"x\":1,\"z\":{\"y\":2}}\n".to_vec(),
+        b"{\"x\":1,\"z\":{\"y\":2}}\n",
     );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -279,7 +245,7 @@ fn max_conditions() {
     for ok in ["13", "0"] {
         let out = run_stdin(
             &["--max-conditions", ok, &r],
-            b"{\"x\":1,\"z\":{\"y\":2}}\n".to_vec(),
+            b"{\"x\":1,\"z\":{\"y\":2}}\n",
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert_eq!(text(&out.stdout), "{\"line\":1,\"rules\":[\"or\"]}\n");

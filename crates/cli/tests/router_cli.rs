@@ -8,47 +8,17 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{lines, run_in as run, spawn_in, Server};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("evmatch-router-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut c = spawn(dir, args);
-    // Commands that exit before reading (check, startup errors) close it.
-    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
-    c.wait_with_output().unwrap()
-}
-
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::tmp_named("evmatch-router-cli", name)
 }
 
 fn events(n: usize) -> String {
@@ -57,55 +27,17 @@ fn events(n: usize) -> String {
         .collect()
 }
 
-/// A local HTTP server answering `status` after `delay`; records bodies.
-fn server(status: u16, delay: Duration) -> (String, Arc<Mutex<Vec<String>>>, Arc<AtomicBool>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/in", l.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
-    std::thread::spawn(move || {
-        let end = Instant::now() + Duration::from_secs(60);
-        while !stop2.load(Ordering::SeqCst) && Instant::now() < end {
-            let Ok((mut s, _)) = l.accept() else {
-                std::thread::sleep(Duration::from_millis(2));
-                continue;
-            };
-            let seen = Arc::clone(&seen2);
-            std::thread::spawn(move || {
-                s.set_nonblocking(false).unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let len: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("Content-Length: "))
-                            .map_or(0, |v| v.trim().parse().unwrap());
-                        if body.len() >= len {
-                            let key = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("Idempotency-Key: "))
-                                .unwrap_or("")
-                                .to_string();
-                            seen.lock().unwrap().push(key);
-                            break;
-                        }
-                    }
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                std::thread::sleep(delay);
-                let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
-            });
-        }
-    });
-    (url, seen, stop)
+/// A local HTTP server answering `status` after `delay`.
+fn server(status: u16, delay: Duration) -> Server {
+    Server::slow(status, delay, "/in")
+}
+
+/// The idempotency keys of the requests the server saw.
+fn keys(srv: &Server) -> Vec<String> {
+    srv.seen()
+        .iter()
+        .map(|s| s.header("Idempotency-Key").unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -176,7 +108,8 @@ fn spec_6_dry_run_delivers_nothing_and_shows_each_pair() {
 #[test]
 fn spec_6_failing_http_target_goes_to_the_dead_letter_file() {
     let dir = tmp("dlq");
-    let (url, seen, stop) = server(503, Duration::ZERO);
+    let srv = server(503, Duration::ZERO);
+    let url = &srv.url;
     let rules = format!(
         r#"[{{"Name": "orders", "EventPattern": {{"source": ["shop"]}},
             "Targets": [{{"Id": "hook", "Arn": "{url}", "RetryPolicy": {{"MaximumRetryAttempts": 2}},
@@ -196,10 +129,10 @@ fn spec_6_failing_http_target_goes_to_the_dead_letter_file() {
         ],
         &events(2),
     );
-    stop.store(true, Ordering::SeqCst);
+    srv.stop();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "{err}");
-    assert_eq!(seen.lock().unwrap().len(), 6, "2 events × (1 + 2 retries)");
+    assert_eq!(srv.seen().len(), 6, "2 events × (1 + 2 retries)");
     let d = lines(&dir.join("dlq.ndjson"));
     assert_eq!(d.len(), 2);
     assert_eq!(d[0]["EXHAUSTED_RETRY_CONDITION"], "MaximumRetryAttempts");
@@ -323,19 +256,20 @@ fn match_only_and_match_options_with_targets() {
 fn spec_6_ctrl_c_mid_stream_loses_nothing() {
     let dir = tmp("sigint");
     // A slow endpoint: 4 deliveries at a time, 300 ms each.
-    let (url, seen, stop) = server(200, Duration::from_millis(300));
+    let srv = server(200, Duration::from_millis(300));
+    let url = &srv.url;
     let rules = format!(
         r#"[{{"Name": "orders", "EventPattern": {{"source": ["shop"]}},
             "Targets": [{{"Id": "hook", "Arn": "{url}"}}, {{"Id": "log", "Arn": "file://out.ndjson"}}]}}]"#
     );
     std::fs::write(dir.join("rules.json"), rules).unwrap();
-    let mut child = spawn(&dir, &["--dead-letter", "dlq.ndjson", "rules.json"]);
+    let mut child = spawn_in(&dir, &["--dead-letter", "dlq.ndjson", "rules.json"]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(events(40).as_bytes()).unwrap();
     stdin.flush().unwrap();
     // Input stays open (mid-stream); wait for the first deliveries.
     let until = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() && Instant::now() < until {
+    while srv.seen().is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
     }
     let kill = |n: u32| {
@@ -359,7 +293,7 @@ fn spec_6_ctrl_c_mid_stream_loses_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     };
     drop(stdin);
-    stop.store(true, Ordering::SeqCst);
+    srv.stop();
     let mut err = String::new();
     child
         .stderr
@@ -376,7 +310,7 @@ fn spec_6_ctrl_c_mid_stream_loses_nothing() {
 
     // Every (event, target) pair is delivered or dead-lettered.
     let dlq = lines(&dir.join("dlq.ndjson"));
-    let mut keys: Vec<String> = seen.lock().unwrap().clone();
+    let mut keys: Vec<String> = keys(&srv);
     keys.extend(
         lines(&dir.join("out.ndjson"))
             .iter()
@@ -448,7 +382,8 @@ fn spec_6_exec_timeout_kills_and_dead_letters_with_timeout() {
 #[test]
 fn spec_6_drain_timeout_dead_letters_what_is_left_at_the_end() {
     let dir = tmp("drain");
-    let (url, seen, stop) = server(503, Duration::ZERO);
+    let srv = server(503, Duration::ZERO);
+    let url = &srv.url;
     let rules = format!(
         r#"[{{"Name": "orders", "EventPattern": {{"source": ["shop"]}},
             "Targets": [{{"Id": "hook", "Arn": "{url}",
@@ -469,12 +404,12 @@ fn spec_6_drain_timeout_dead_letters_what_is_left_at_the_end() {
         ],
         &events(2),
     );
-    stop.store(true, Ordering::SeqCst);
+    srv.stop();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3), "{err}");
     // Full jitter may fit a retry in before the limit.
-    assert!(seen.lock().unwrap().len() >= 2);
+    assert!(srv.seen().len() >= 2);
     let d = lines(&dir.join("dlq.ndjson"));
     assert_eq!(d.len(), 2, "{err}");
     for r in &d {

@@ -10,23 +10,22 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn evmatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::output(args)
 }
 
 fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    common::text(&o.stdout)
 }
 
 fn first_stderr_line(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr)
+    common::text(&o.stderr)
         .lines()
         .next()
         .unwrap_or("")

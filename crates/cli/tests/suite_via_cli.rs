@@ -8,48 +8,11 @@
     clippy::indexing_slicing
 )]
 
-use serde_json::{Map, Value};
+mod common;
+
+use common::{bare_envelope, case_text, with_envelope};
+use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-const ENVELOPE: [(&str, &str); 6] = [
-    ("id", "6a7e8feb-b491-4cf7-a9f1-bf3703467718"),
-    ("account", "123456789012"),
-    ("source", "com.example.test"),
-    ("time", "2024-01-01T00:00:00Z"),
-    ("region", "us-east-1"),
-    ("detail-type", "Test"),
-];
-
-fn text(o: &Map<String, Value>, raw: &str, val: &str) -> Option<String> {
-    match o.get(raw) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => o.get(val).map(|v| v.to_string()),
-    }
-}
-
-/// Adds the envelope fields `TestEventPattern` requires to an event given as
-/// text, by splicing them in front so the event's own spelling survives.
-fn with_envelope(event: &str, pattern: &str) -> Option<String> {
-    let parsed: Value = serde_json::from_str(event).ok()?;
-    let obj = parsed.as_object()?;
-    let mut extra = String::new();
-    for (k, v) in ENVELOPE {
-        if obj.contains_key(k) {
-            continue;
-        }
-        // Adding a field the pattern looks at could change the verdict.
-        if pattern.contains(&format!("\"{k}\"")) {
-            return None;
-        }
-        extra.push_str(&format!("\"{k}\":\"{v}\","));
-    }
-    let rest = event.trim_start().strip_prefix('{')?;
-    if rest.trim_start().starts_with('}') {
-        extra.pop();
-    }
-    Some(format!("{{{extra}{rest}"))
-}
 
 #[test]
 fn spec_tables_through_test_event_pattern() {
@@ -65,29 +28,22 @@ fn spec_tables_through_test_event_pattern() {
             let case: Value = serde_json::from_str(line).unwrap();
             let o = case.as_object().unwrap();
             let name = o["name"].as_str().unwrap();
-            let pattern = text(o, "pattern_text", "pattern").unwrap();
-            let (event, want) = match (o.get("error"), text(o, "event_text", "event")) {
-                (Some(e), _) => {
-                    let ev = ENVELOPE
-                        .iter()
-                        .map(|(k, v)| format!("\"{k}\":\"{v}\""))
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    (
-                        format!("{{{ev}}}"),
-                        Err(format!(
-                            "Event pattern is not valid. Reason: {}",
-                            e.as_str().unwrap()
-                        )),
-                    )
-                }
+            let pattern = case_text(o, "pattern_text", "pattern").unwrap();
+            let (event, want) = match (o.get("error"), case_text(o, "event_text", "event")) {
+                (Some(e), _) => (
+                    bare_envelope(),
+                    Err(format!(
+                        "Event pattern is not valid. Reason: {}",
+                        e.as_str().unwrap()
+                    )),
+                ),
                 (None, Some(ev)) => match with_envelope(&ev, &pattern) {
                     Some(ev) => (ev, Ok(o["matches"].as_bool().unwrap())),
                     None => continue,
                 },
                 (None, None) => continue,
             };
-            let out = Command::new(env!("CARGO_BIN_EXE_evmatch"))
+            let out = common::evmatch()
                 .args([
                     "test-event-pattern",
                     "--event-pattern",

@@ -13,24 +13,15 @@
 #[path = "../../router/tests/support/transform_cases.rs"]
 mod transform_cases;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::Output;
 use transform_cases::{load, Expect};
 
 fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .arg("transform")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut i = child.stdin.take().unwrap();
-        let _ = i.write_all(stdin.unwrap_or(b""));
-    }
-    child.wait_with_output().unwrap()
+    let mut all = vec!["transform"];
+    all.extend(args.iter().map(String::as_str));
+    common::run_stdin(&all, stdin.unwrap_or(b""))
 }
 
 fn s(v: &str) -> String {
@@ -234,18 +225,12 @@ fn spec_4_3_not_delivered_explains_on_stderr() {
 
 #[test]
 fn help_lists_transform() {
-    let out = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .args(["help", "transform"])
-        .output()
-        .unwrap();
+    let out = common::output(["help", "transform"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("--input-paths-map"));
     assert!(text.contains("exit status is 3"));
-    let out = Command::new(env!("CARGO_BIN_EXE_evmatch"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = common::output(["--help"]);
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains("evmatch transform"));

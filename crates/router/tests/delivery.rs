@@ -7,13 +7,16 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{lines, read_request};
 use evmatch_router::delivery::{
     DeadLetterFile, DeadLetterSink, Router, RouterBuilder, RouterConfig,
 };
 use evmatch_router::sinks::{builtin, SinkOptions};
 use evmatch_router::target::{Endpoint, Target};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -91,33 +94,9 @@ fn serve(
 ) {
     s.set_nonblocking(false).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+    let Some((head, body)) = read_request(&mut s, &mut Vec::new()) else {
+        return;
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + 4 + len {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = String::from_utf8_lossy(&buf[head_end + 4..head_end + 4 + len]).to_string();
     let n = count.fetch_add(1, Ordering::SeqCst);
     seen.lock().unwrap().push(Seen { head, body });
     let (status, delay) = answer(n);
@@ -141,18 +120,7 @@ fn target(v: Value) -> Target {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("evmatch-delivery-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::tmp("evmatch-delivery", name)
 }
 
 /// A router with one rule "r" and the given targets, each with its own
@@ -691,32 +659,11 @@ fn keep_alive_server(per_connection: usize) -> KeepAliveServer {
             std::thread::spawn(move || {
                 s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
                 let mut buf: Vec<u8> = Vec::new();
-                let mut chunk = [0u8; 4096];
                 let mut answered = 0;
                 loop {
-                    // One request: head, then Content-Length bytes.
-                    let (head_end, len) = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..i]).to_string();
-                            let len: usize = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("Content-Length: "))
-                                .map_or(0, |v| v.trim().parse().unwrap());
-                            break (i + 4, len);
-                        }
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
+                    let Some((_, body)) = read_request(&mut s, &mut buf) else {
+                        return;
                     };
-                    while buf.len() < head_end + len {
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
-                    buf.drain(..head_end + len);
                     requests.lock().unwrap().push(body);
                     if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                         .is_err()

@@ -8,6 +8,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::read_request;
 use evmatch_router::delivery::{DeadLetterFile, DeadLetterSink, RouterBuilder, RouterConfig};
 use evmatch_router::http::TlsConfig;
 use evmatch_router::sinks::{builtin, builtin_with_tls, SinkOptions};
@@ -15,7 +18,7 @@ use evmatch_router::target::{Endpoint, Target};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,10 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("evmatch-https-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::tmp("evmatch-https", name)
 }
 
 /// A keep-alive HTTPS server on 127.0.0.1 answering 200; returns its
@@ -70,30 +70,10 @@ fn tls_server(dir: &std::path::Path) -> TlsServer {
                 let conn = rustls::ServerConnection::new(config).unwrap();
                 let mut s = rustls::StreamOwned::new(conn, tcp);
                 let mut buf: Vec<u8> = Vec::new();
-                let mut chunk = [0u8; 4096];
                 loop {
-                    let (head_end, len) = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..i]).to_string();
-                            let len: usize = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("Content-Length: "))
-                                .map_or(0, |v| v.trim().parse().unwrap());
-                            break (i + 4, len);
-                        }
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
+                    let Some((_, body)) = read_request(&mut s, &mut buf) else {
+                        return;
                     };
-                    while buf.len() < head_end + len {
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
-                    buf.drain(..head_end + len);
                     bodies.lock().unwrap().push(body);
                     let ok = s
                         .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
