@@ -472,18 +472,15 @@ fn map_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
+    // Pages are faulted in as they are read, by whichever thread reads
+    // them (faulting the whole file in at once first was no faster on one
+    // thread and serial with -j).
     // SAFETY: the map is only read, as bytes, while it lives. If another
     // process truncates the file meanwhile, reading the lost pages raises
     // SIGBUS (documented in SECURITY.md; `--no-mmap` avoids it); changed
     // contents are read as they are, like a file changing under read(2).
     #[allow(unsafe_code)]
-    // Files up to 1 GiB are faulted in at once (fewer, cheaper faults);
-    // larger ones page by page.
-    let mut opts = memmap2::MmapOptions::new();
-    if meta.len() <= 1 << 30 {
-        opts.populate();
-    }
-    let map = unsafe { opts.map(file) }.ok()?;
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
