@@ -251,7 +251,14 @@ impl EventInfo {
 
     fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| {
-            compute_facts(&self.raw, self.whole_wanted, false).map_or_else(
+            // `raw` is trimmed: without line breaks it is the display
+            // text, shared rather than copied.
+            let text = if memchr::memchr2(b'\n', b'\r', self.raw.as_bytes()).is_some() {
+                display_text(&self.raw)
+            } else {
+                Arc::clone(&self.raw)
+            };
+            compute_facts_of(text, &self.raw, self.whole_wanted, false).map_or_else(
                 // Not valid JSON after all (the caller of `prepare_valid`
                 // was wrong): the text as it is, keyed by its hash.
                 || {
@@ -306,7 +313,21 @@ fn compute_facts(
     needs_whole: bool,
     needs_tree: bool,
 ) -> Option<(Facts, Option<Value>)> {
-    let text = display_text(event_text);
+    compute_facts_of(
+        display_text(event_text),
+        event_text,
+        needs_whole,
+        needs_tree,
+    )
+}
+
+/// [`compute_facts`] with the display text `text` already made.
+fn compute_facts_of(
+    text: Arc<str>,
+    event_text: &str,
+    needs_whole: bool,
+    needs_tree: bool,
+) -> Option<(Facts, Option<Value>)> {
     let mut tree: Option<Value> = None;
     let mut whole: Option<Arc<str>> = None;
     let mut top = Top::default();
