@@ -190,6 +190,9 @@ pub fn wanted(args: &MatchArgs, rules: &[RuleDef]) -> bool {
 pub struct Routing {
     router: Router,
     dry_run: bool,
+    /// Matched events are valid JSON (matched without --early-exit, so
+    /// read whole): the router may defer its work on them.
+    validated: bool,
     /// Dry run: pairs shown, and how many would not be delivered.
     dry_pairs: AtomicU64,
     dry_failed: AtomicU64,
@@ -363,6 +366,7 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     Ok(Routing {
         router: builder.start(),
         dry_run: ra.dry_run,
+        validated: !args.early_exit,
         dry_pairs: AtomicU64::new(0),
         dry_failed: AtomicU64::new(0),
         interrupted: AtomicBool::new(false),
@@ -453,12 +457,19 @@ impl Routing {
             return;
         };
         let rules: Vec<usize> = ids.iter().map(|&id| id as usize).collect();
+        let prepare = |jobs: &mut Vec<Job>| {
+            if self.validated {
+                self.router.prepare_valid(text, &rules, received, jobs)
+            } else {
+                self.router.prepare(text, &rules, received, jobs)
+            }
+        };
         if !self.dry_run {
-            self.router.prepare(text, &rules, received, jobs);
+            prepare(jobs);
             return;
         }
         let mut mine = Vec::new();
-        self.router.prepare(text, &rules, received, &mut mine);
+        prepare(&mut mine);
         for j in &mine {
             let Some((rule, target, url)) = self.router.target(j.target_index()) else {
                 continue;

@@ -43,7 +43,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -192,7 +192,7 @@ impl Summary {
 #[derive(Debug)]
 pub struct Job {
     slot: usize,
-    body: Result<Arc<str>, NotDelivered>,
+    body: Body,
     event: Arc<EventInfo>,
     received: Instant,
     attempts: u32,
@@ -200,39 +200,191 @@ pub struct Job {
     last_error: Option<(ErrorCode, String)>,
 }
 
+/// A job's body.
+#[derive(Debug)]
+enum Body {
+    /// Made by [`Router::prepare`] (or the caller), or why there is none.
+    Ready(Result<Arc<str>, NotDelivered>),
+    /// The whole event in compact form ([`Facts::whole`]), made when
+    /// first needed.
+    Whole,
+}
+
 /// What the deliveries of one event share.
 #[derive(Debug)]
 struct EventInfo {
+    /// The event as read, trimmed.
+    raw: Arc<str>,
+    /// Whether some delivery sends the whole event.
+    whole_wanted: bool,
+    /// Computed from `raw` by the first thread that needs them (a
+    /// delivery thread, for events [`Router::prepare_valid`] defers), or
+    /// up front.
+    facts: OnceLock<Facts>,
+}
+
+/// The event's compact form, top-level fields and key.
+#[derive(Debug)]
+struct Facts {
     /// The event as read (line breaks in whitespace made spaces).
     text: Arc<str>,
     id: Option<String>,
     region: Option<String>,
     account: Option<String>,
+    /// The event's `time`: the ingestion time of transformers.
+    time: Option<String>,
     /// The event part of the idempotency keys.
     key: String,
+    /// The compact form, when some delivery sends the whole event.
+    whole: Option<Arc<str>>,
 }
 
 impl EventInfo {
+    /// An event whose facts are known.
+    fn ready(facts: Facts) -> EventInfo {
+        EventInfo {
+            raw: Arc::clone(&facts.text),
+            whole_wanted: facts.whole.is_some(),
+            facts: OnceLock::from(facts),
+        }
+    }
+
+    fn facts(&self) -> &Facts {
+        self.facts.get_or_init(|| {
+            // `raw` is trimmed: without line breaks it is the display
+            // text, shared rather than copied.
+            let text = if memchr::memchr2(b'\n', b'\r', self.raw.as_bytes()).is_some() {
+                display_text(&self.raw)
+            } else {
+                Arc::clone(&self.raw)
+            };
+            compute_facts_of(text, &self.raw, self.whole_wanted, false).map_or_else(
+                // Not valid JSON after all (the caller of `prepare_valid`
+                // was wrong): the text as it is, keyed by its hash.
+                || {
+                    let text = display_text(&self.raw);
+                    Facts {
+                        key: hash_key(&text),
+                        whole: self.whole_wanted.then(|| Arc::clone(&text)),
+                        text,
+                        id: None,
+                        region: None,
+                        account: None,
+                        time: None,
+                    }
+                },
+                |(f, _)| f,
+            )
+        })
+    }
+
     fn rule_arn(&self, rule: &str) -> String {
+        let f = self.facts();
         transform::rule_arn(
-            self.region.as_deref().unwrap_or("us-east-1"),
-            self.account.as_deref().unwrap_or("123456789012"),
+            f.region.as_deref().unwrap_or("us-east-1"),
+            f.account.as_deref().unwrap_or("123456789012"),
             None,
             rule,
         )
     }
 }
 
+/// The trimmed event text with line breaks made spaces (records are lines).
+fn display_text(event_text: &str) -> Arc<str> {
+    let t = event_text.trim_matches(JSON_WS);
+    if memchr::memchr2(b'\n', b'\r', t.as_bytes()).is_some() {
+        Arc::from(t.replace(['\n', '\r'], " "))
+    } else {
+        Arc::from(t)
+    }
+}
+
+/// `h64-` and the stable hash of the event text.
+fn hash_key(text: &str) -> String {
+    format!("h64-{:016x}", stable_hash(text.as_bytes()))
+}
+
+/// The facts of an event (and its tree when `needs_tree`), or `None` when
+/// the text is not valid JSON. The whole event is written as compact JSON
+/// straight from the text when it has no repeated key, so no tree is
+/// built unless `needs_tree`.
+fn compute_facts(
+    event_text: &str,
+    needs_whole: bool,
+    needs_tree: bool,
+) -> Option<(Facts, Option<Value>)> {
+    compute_facts_of(
+        display_text(event_text),
+        event_text,
+        needs_whole,
+        needs_tree,
+    )
+}
+
+/// [`compute_facts`] with the display text `text` already made.
+fn compute_facts_of(
+    text: Arc<str>,
+    event_text: &str,
+    needs_whole: bool,
+    needs_tree: bool,
+) -> Option<(Facts, Option<Value>)> {
+    let mut tree: Option<Value> = None;
+    let mut whole: Option<Arc<str>> = None;
+    let mut top = Top::default();
+    let mut known = false;
+    if !needs_tree {
+        if let Some(t) = canonical(event_text) {
+            // Already the compact form: the text is the body, shared.
+            top = t;
+            known = true;
+            whole = needs_whole.then(|| Arc::clone(&text));
+        } else {
+            let mut out = String::with_capacity(if needs_whole { event_text.len() } else { 0 });
+            if compact_stream(event_text, needs_whole, &mut out, &mut top).is_some() {
+                known = true;
+                whole = needs_whole.then(|| Arc::from(out));
+            }
+        }
+    }
+    if !known {
+        let v = evmatch_json::parse_value(event_text).ok()?;
+        top = Top::of(&v);
+        if needs_whole {
+            whole = Some(Arc::from(transform::to_compact(&v)));
+        }
+        tree = Some(v);
+    }
+    let key = match &top.id {
+        Some(id) => percent(id),
+        None => hash_key(&text),
+    };
+    Some((
+        Facts {
+            text,
+            id: top.id,
+            region: top.region,
+            account: top.account,
+            time: top.time,
+            key,
+            whole,
+        },
+        tree,
+    ))
+}
+
 impl Job {
     /// The body, or why the transformation delivers nothing.
     pub fn body(&self) -> Result<&str, &NotDelivered> {
-        self.body.as_deref()
+        match &self.body {
+            Body::Ready(b) => b.as_deref(),
+            Body::Whole => Ok(self.event.facts().whole.as_deref().unwrap_or("")),
+        }
     }
 
     /// The event part of the idempotency key (the whole key is this,
     /// `/`, the rule and `/`, the target: [`Router::idempotency_key`]).
     pub fn event_key(&self) -> &str {
-        &self.event.key
+        &self.event.facts().key
     }
 
     /// Index of the target (in the order of [`RouterBuilder::add_target`]).
@@ -327,8 +479,13 @@ impl RouterBuilder {
                         .map_or(String::new(), |r| percent(&r.name)),
                     percent(&d.target.id)
                 );
+                let constant = match &d.target.input {
+                    TargetInput::Constant(c) => Some(Arc::from(c.as_str())),
+                    _ => None,
+                };
                 Slot {
                     key_suffix,
+                    constant,
                     rule_name: self
                         .rules
                         .get(d.rule)
@@ -406,6 +563,8 @@ struct Slot {
     deliver: Box<dyn Deliver>,
     dead_letter: Option<Arc<dyn DeadLetterSink>>,
     body_is_json: bool,
+    /// The body of a constant `Input`, shared by its deliveries.
+    constant: Option<Arc<str>>,
     state: Mutex<State>,
     work: Condvar,
     space: Condvar,
@@ -504,6 +663,36 @@ impl Router {
         received: Instant,
         out: &mut Vec<Job>,
     ) -> bool {
+        self.prepare_with(event_text, rules, received, out, false)
+    }
+
+    /// [`Router::prepare`] of an event text the caller knows is valid JSON
+    /// (it parsed, or matched without early exit): when no target of
+    /// `rules` needs the event's tree (every one delivers the whole event
+    /// or a constant), the compact body, the top-level fields and the
+    /// idempotency key are computed later, once per event, by the first
+    /// thread that needs them (a delivery thread), not by the caller.
+    /// Bodies, keys and records are the same as [`Router::prepare`]'s.
+    /// Returns `false` (and adds nothing) when it finds the text is not
+    /// valid JSON.
+    pub fn prepare_valid(
+        &self,
+        event_text: &str,
+        rules: &[usize],
+        received: Instant,
+        out: &mut Vec<Job>,
+    ) -> bool {
+        self.prepare_with(event_text, rules, received, out, true)
+    }
+
+    fn prepare_with(
+        &self,
+        event_text: &str,
+        rules: &[usize],
+        received: Instant,
+        out: &mut Vec<Job>,
+        valid: bool,
+    ) -> bool {
         let slots = || {
             rules
                 .iter()
@@ -522,53 +711,19 @@ impl Router {
         });
         let needs_whole = slots().any(|s| matches!(s.target.input, TargetInput::Event));
         let mut tree: Option<Value> = None;
-        let text: Arc<str> = {
-            let t = event_text.trim_matches(JSON_WS);
-            if memchr::memchr2(b'\n', b'\r', t.as_bytes()).is_some() {
-                Arc::from(t.replace(['\n', '\r'], " "))
-            } else {
-                Arc::from(t)
-            }
-        };
-        let mut whole: Option<Arc<str>> = None;
-        let mut top = Top::default();
-        let mut known = false;
-        if !needs_tree {
-            if let Some(t) = canonical(event_text) {
-                // Already the compact form: the text is the body, shared.
-                top = t;
-                known = true;
-                whole = needs_whole.then(|| Arc::clone(&text));
-            } else {
-                let mut out = String::with_capacity(if needs_whole { event_text.len() } else { 0 });
-                if compact_stream(event_text, needs_whole, &mut out, &mut top).is_some() {
-                    known = true;
-                    whole = needs_whole.then(|| Arc::from(out));
-                }
-            }
-        }
-        if !known {
-            let Ok(v) = evmatch_json::parse_value(event_text) else {
+        let info = if valid && !needs_tree {
+            Arc::new(EventInfo {
+                raw: Arc::from(event_text.trim_matches(JSON_WS)),
+                whole_wanted: needs_whole,
+                facts: OnceLock::new(),
+            })
+        } else {
+            let Some((facts, t)) = compute_facts(event_text, needs_whole, needs_tree) else {
                 return false;
             };
-            top = Top::of(&v);
-            if needs_whole {
-                whole = Some(Arc::from(transform::to_compact(&v)));
-            }
-            tree = Some(v);
-        }
-        let key = match &top.id {
-            Some(id) => percent(id),
-            None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
+            tree = t;
+            Arc::new(EventInfo::ready(facts))
         };
-        let ingestion_time = top.time.take();
-        let info = Arc::new(EventInfo {
-            text,
-            id: top.id,
-            region: top.region,
-            account: top.account,
-            key,
-        });
         let empty = Value::Object(Vec::new());
         for &r in rules {
             let Some(rule) = self.shared.rules.get(r) else {
@@ -583,17 +738,21 @@ impl Router {
                     continue;
                 };
                 let body = match &slot.target.input {
-                    TargetInput::Event => Ok(whole.clone().unwrap_or_else(|| Arc::from(""))),
-                    TargetInput::Constant(c) => Ok(Arc::from(c.as_str())),
+                    TargetInput::Event => Body::Whole,
+                    TargetInput::Constant(_) => {
+                        Body::Ready(Ok(slot.constant.clone().unwrap_or_else(|| Arc::from(""))))
+                    }
                     input => {
                         let ctx = ctx.get_or_insert_with(|| TransformContext {
                             rule_name: rule.name.clone(),
                             rule_arn: info.rule_arn(&rule.name),
-                            ingestion_time: ingestion_time.clone().unwrap_or_else(now_iso8601),
+                            ingestion_time: info.facts().time.clone().unwrap_or_else(now_iso8601),
                         });
-                        input
-                            .apply(tree.as_ref().unwrap_or(&empty), ctx)
-                            .map(Arc::from)
+                        Body::Ready(
+                            input
+                                .apply(tree.as_ref().unwrap_or(&empty), ctx)
+                                .map(Arc::from),
+                        )
                     }
                 };
                 out.push(Job {
@@ -628,20 +787,22 @@ impl Router {
         let text: Arc<str> = Arc::from(t.replace(['\n', '\r'], " "));
         let key = match event_id {
             Some(id) => percent(id),
-            None => format!("h64-{:016x}", stable_hash(text.as_bytes())),
+            None => hash_key(&text),
         };
-        let info = Arc::new(EventInfo {
+        let info = Arc::new(EventInfo::ready(Facts {
             text,
             id: event_id.map(str::to_string),
             region: None,
             account: None,
+            time: None,
             key,
-        });
+            whole: None,
+        }));
         for (slot, body) in bodies {
             if *slot < self.shared.slots.len() {
                 out.push(Job {
                     slot: *slot,
-                    body: Ok(Arc::clone(body)),
+                    body: Body::Ready(Ok(Arc::clone(body))),
                     event: Arc::clone(&info),
                     received,
                     attempts: 0,
@@ -658,7 +819,7 @@ impl Router {
             .slots
             .get(job.slot)
             .map_or("", |s| s.key_suffix.as_str());
-        format!("{}{suffix}", job.event.key)
+        format!("{}{suffix}", job.event_key())
     }
 
     /// Parses `event_text`, then [`Router::prepare`] and [`Router::submit`]
@@ -666,7 +827,7 @@ impl Router {
     pub fn route(&self, event_text: &str, rules: &[usize]) -> Result<usize, String> {
         evmatch_json::parse_value(event_text).map_err(|e| e.to_string())?;
         let mut jobs = Vec::new();
-        self.prepare(event_text, rules, Instant::now(), &mut jobs);
+        self.prepare_valid(event_text, rules, Instant::now(), &mut jobs);
         let n = jobs.len();
         for j in jobs {
             self.submit(j);
@@ -691,7 +852,8 @@ impl Router {
             let Some(slot) = slots.get(job.slot) else {
                 continue;
             };
-            if let Err(nd) = &job.body {
+            // (Not `job.body()`: that would make a deferred body here.)
+            if let Body::Ready(Err(nd)) = &job.body {
                 slot.stats.matched.fetch_add(1, Ordering::Relaxed);
                 let f = Failure {
                     code: ErrorCode::TransformationFailed,
@@ -901,7 +1063,8 @@ impl Shared {
     /// The dead-letter record: the attributes AWS puts on DLQ messages
     /// (SPEC.md §6) plus the event, the body and who it was for.
     fn record(&self, slot: &Slot, job: &Job, f: &Failure) -> String {
-        let mut o = String::with_capacity(job.event.text.len() + 512);
+        let facts = job.event.facts();
+        let mut o = String::with_capacity(facts.text.len() + 512);
         let field = |o: &mut String, k: &str, v: &str| {
             o.push(if o.is_empty() { '{' } else { ',' });
             write_json_string(k, o);
@@ -912,7 +1075,7 @@ impl Shared {
         field(
             &mut o,
             "idempotency_key",
-            &format!("{}{}", job.event.key, slot.key_suffix),
+            &format!("{}{}", facts.key, slot.key_suffix),
         );
         field(&mut o, "rule", &slot.rule_name);
         field(&mut o, "target", &slot.target.id);
@@ -928,9 +1091,9 @@ impl Shared {
         o.push_str(",\"RETRY_ATTEMPTS\":");
         o.push_str(&job.attempts.saturating_sub(1).to_string());
         o.push_str(",\"event\":");
-        o.push_str(&job.event.text);
+        o.push_str(&facts.text);
         o.push_str(",\"body\":");
-        match &job.body {
+        match job.body() {
             Ok(b) if slot.body_is_json => o.push_str(b),
             Ok(b) => write_json_string(b, &mut o),
             Err(nd) => match &nd.output {
@@ -1053,7 +1216,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             keys.clear();
             let mut ends = Vec::with_capacity(batch.len());
             for j in &batch {
-                keys.push_str(&j.event.key);
+                keys.push_str(j.event_key());
                 keys.push_str(&slot.key_suffix);
                 ends.push(keys.len());
             }
@@ -1065,10 +1228,10 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                     Some(k)
                 }))
                 .map(|(j, key)| Delivery {
-                    body: j.body.as_deref().unwrap_or(""),
+                    body: j.body().unwrap_or(""),
                     rule_name: &slot.rule_name,
                     target_id: &slot.target.id,
-                    event_id: j.event.id.as_deref(),
+                    event_id: j.event.facts().id.as_deref(),
                     idempotency_key: key,
                     attempt: j.attempts + 1,
                     body_is_json: slot.body_is_json,
@@ -1918,6 +2081,87 @@ mod tests {
         }
         // Both outcomes are exercised.
         assert!(some > 1000 && none > 100, "{some} {none}");
+    }
+
+    struct Nothing;
+    impl Deliver for Nothing {
+        fn deliver(&self, _: &Delivery<'_>) -> Result<(), DeliveryError> {
+            Ok(())
+        }
+    }
+
+    /// A router with one rule: a whole-event target and a constant one.
+    fn whole_and_constant() -> Router {
+        let mut b = RouterBuilder::new(RouterConfig::default());
+        let r = b.add_rule("r/1");
+        for t in [
+            serde_json::json!({"Id": "whole", "Arn": "arn:aws:sqs:us-east-1:1:q"}),
+            serde_json::json!({"Id": "const", "Arn": "arn:aws:sqs:us-east-1:1:q",
+                "Input": "{\"k\": [1, 2]}"}),
+        ] {
+            let t = Target::from_json(&t).unwrap();
+            b.add_target(r, t, "test:", Box::new(Nothing), None)
+                .unwrap();
+        }
+        b.start()
+    }
+
+    #[test]
+    fn spec_6_deferred_facts_are_the_eager_ones() {
+        let router = whole_and_constant();
+        let fail = Failure {
+            code: ErrorCode::Throttling,
+            message: "m".into(),
+            condition: Some("MaximumRetryAttempts"),
+        };
+        for e in [
+            r#"{"id":"a/b","region":"eu-west-1","account":"7","detail":{"x":1}}"#,
+            "  {\"id\" : \"x\",\r\n \"n\": [1, 2.50]}\n",
+            r#"{"a":1,"a":2,"region":"r"}"#,
+            r#"{"source":"no id","s":"\u0041\/"}"#,
+            r#"{"id":"","account":""}"#,
+        ] {
+            let (mut eager, mut lazy) = (Vec::new(), Vec::new());
+            assert!(router.prepare(e, &[0], Instant::now(), &mut eager));
+            assert!(router.prepare_valid(e, &[0], Instant::now(), &mut lazy));
+            assert_eq!((eager.len(), lazy.len()), (2, 2), "{e}");
+            // Nothing computed yet on the caller's side.
+            assert!(lazy.iter().all(|j| j.event.facts.get().is_none()), "{e}");
+            for (a, b) in eager.iter().zip(&lazy) {
+                assert_eq!(a.body().ok(), b.body().ok(), "{e}");
+                assert_eq!(router.idempotency_key(a), router.idempotency_key(b), "{e}");
+                let slot = router.shared.slots.get(a.slot).unwrap();
+                let record = |j: &Job| {
+                    let r = router.shared.record(slot, j, &fail);
+                    // Past the "time" member, which may tick between the two.
+                    r.split_once(',').unwrap().1.to_string()
+                };
+                assert_eq!(record(a), record(b), "{e}");
+                let (fa, fb) = (a.event.facts(), b.event.facts());
+                assert_eq!(
+                    (&fa.id, &fa.region, &fa.account, &fa.time),
+                    (&fb.id, &fb.region, &fb.account, &fb.time),
+                    "{e}"
+                );
+            }
+        }
+        // The constant body is shared by every delivery of the target.
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        router.prepare_valid(r#"{"a":1}"#, &[0], Instant::now(), &mut x);
+        router.prepare_valid(r#"{"b":2}"#, &[0], Instant::now(), &mut y);
+        assert_eq!(x[1].body().ok(), Some(r#"{"k": [1, 2]}"#));
+        assert_eq!(
+            x[1].body().ok().map(str::as_ptr),
+            y[1].body().ok().map(str::as_ptr)
+        );
+        // Eagerly, invalid text delivers nothing; a caller wrongly vouching
+        // for it gets the text as it is, keyed by its hash, and no panic.
+        let mut jobs = Vec::new();
+        assert!(!router.prepare(r#"{"a":"#, &[0], Instant::now(), &mut jobs));
+        assert!(jobs.is_empty());
+        assert!(router.prepare_valid(r#" {"a": "#, &[0], Instant::now(), &mut jobs));
+        assert_eq!(jobs[0].body().ok(), Some(r#"{"a":"#));
+        assert_eq!(jobs[0].event_key(), hash_key(r#"{"a":"#));
     }
 
     #[test]
