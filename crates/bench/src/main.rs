@@ -133,6 +133,27 @@ impl Common {
         args
     }
 
+    /// The options of `run` and `route` from these and the set selection.
+    fn run_options(
+        &self,
+        sets: Option<Vec<String>>,
+        rules: PathBuf,
+        quamina: bool,
+    ) -> run::RunOptions {
+        let (evmatch, data_dir) = self.paths();
+        run::RunOptions {
+            events: self.events(),
+            seed: self.seed,
+            runs: self.runs,
+            sets,
+            evmatch,
+            evmatch_args: self.evmatch_args(),
+            rules,
+            data_dir,
+            quamina,
+        }
+    }
+
     /// (evmatch binary, data dir): next to this program, in target/.
     fn paths(&self) -> (PathBuf, PathBuf) {
         let exe_dir = std::env::current_exe()
@@ -197,37 +218,12 @@ fn dispatch(cli: Cli) -> Result<bool> {
             sets,
             rules,
             no_quamina,
-        } => {
-            let (evmatch, data_dir) = common.paths();
-            run::run(&run::RunOptions {
-                events: common.events(),
-                seed: common.seed,
-                runs: common.runs,
-                sets,
-                evmatch,
-                evmatch_args: common.evmatch_args(),
-                rules,
-                data_dir,
-                quamina: !no_quamina,
-            })
-        }
+        } => run::run(&common.run_options(sets, rules, !no_quamina)),
         Cmd::Route {
             common,
             sets,
             rules,
-        } => {
-            let (evmatch, data_dir) = common.paths();
-            route::run(&route::RouteOptions {
-                events: common.events(),
-                seed: common.seed,
-                runs: common.runs,
-                sets,
-                evmatch,
-                evmatch_args: common.evmatch_args(),
-                rules,
-                data_dir,
-            })
-        }
+        } => route::run(&common.run_options(sets, rules, false)),
         Cmd::Scale {
             common,
             sizes,

@@ -8,7 +8,7 @@
 use crate::measure::{self, median};
 use crate::run::{data_file, load_sets, parse_counts, RuleSetSpec};
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,18 +21,8 @@ pub const DEFAULT_SETS: [&str; 4] = ["EXACT", "NUMERIC", "ANYTHING_BUT", "COMBO"
 /// Name of the built-in one-rule set that matches every CityLots2 event.
 pub const EVERY_EVENT: &str = "EVERY_EVENT";
 
-/// Options of `evmatch-bench route`.
-#[derive(Clone, Debug)]
-pub struct RouteOptions {
-    pub events: usize,
-    pub seed: i64,
-    pub runs: usize,
-    pub sets: Option<Vec<String>>,
-    pub evmatch: PathBuf,
-    pub evmatch_args: Vec<String>,
-    pub rules: PathBuf,
-    pub data_dir: PathBuf,
-}
+/// Options of `evmatch-bench route`: those of `run` (quamina is not run).
+pub type RouteOptions = crate::run::RunOptions;
 
 /// The one-rule set matching every CityLots2 event (its `type`).
 pub fn every_event_set() -> RuleSetSpec {
