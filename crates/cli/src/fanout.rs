@@ -22,10 +22,8 @@ use crate::route::{self, signal, DEFAULT_DEAD_LETTER, EXIT_DEAD_LETTERED, EXIT_I
 use crate::{EXIT_BAD_INPUT, EXIT_FATAL, EXIT_OK};
 use clap::Parser;
 use evmatch_json::Value;
-use evmatch_router::delivery::{
-    self, DeadLetterFile, DeadLetterSink, Router, RouterBuilder, RouterConfig,
-};
-use evmatch_router::sinks::{self, SinkOptions};
+use evmatch_router::delivery::{self, DeadLetterFile, DeadLetterSink, Router, RouterBuilder};
+use evmatch_router::sinks;
 use evmatch_router::target::{ArnMap, Endpoint, RetryPolicy, Target};
 use evmatch_router::transform::{to_compact, write_json_string, InputTransformer, TargetInput};
 use evmatch_sns::{Attribute, FilterPolicy, FilterPolicyScope, Message, Topic};
@@ -144,6 +142,16 @@ pub struct FanoutArgs {
     /// the idempotency key
     #[arg(long)]
     pub raw_bodies: bool,
+
+    /// PEM file of CA certificates that https:// endpoints also trust (a
+    /// local CA, a self-signed server); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// Longest run of an exec: endpoint's command, in seconds; then it is
+    /// killed and the attempt fails with TIMEOUT (retried)
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = route::positive_secs)]
+    pub exec_timeout: Duration,
 
     /// Longest accepted message line, in bytes [default: 1048576]
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
@@ -696,18 +704,17 @@ impl Fanout<'_> {
     /// subscription (target index = subscription index).
     fn router(&self) -> Result<Router, u8> {
         let a = self.args;
-        let options = SinkOptions {
+        let (options, config) = route::DeliveryFlags {
             raw_bodies: a.raw_bodies,
-            http_timeout: Duration::from_millis(a.http_timeout_ms.max(1)),
-            ..SinkOptions::default()
-        };
-        let config = RouterConfig {
-            concurrency: a.target_concurrency.max(1),
-            queue_capacity: a.queue_capacity.max(1),
-            retry_base: Duration::from_millis(a.retry_base_ms),
-            retry_cap: Duration::from_millis(a.retry_cap_ms.max(a.retry_base_ms)),
-            jitter: true,
-        };
+            http_timeout_ms: a.http_timeout_ms,
+            exec_timeout: a.exec_timeout,
+            target_concurrency: a.target_concurrency,
+            queue_capacity: a.queue_capacity,
+            retry_base_ms: a.retry_base_ms,
+            retry_cap_ms: a.retry_cap_ms,
+        }
+        .settings();
+        let tls = route::load_ca_certs(&a.ca_cert)?;
         let mut dlqs: HashMap<PathBuf, Arc<dyn DeadLetterSink>> = HashMap::new();
         let mut builder = RouterBuilder::new(config);
         let rule = builder.add_rule(self.topic_name);
@@ -726,13 +733,14 @@ impl Fanout<'_> {
             if s.raw {
                 headers.push(("x-amz-sns-rawdelivery".to_string(), "true".to_string()));
             }
-            let deliver = match sinks::builtin(&s.endpoint, &headers, &options) {
-                Ok(d) => d,
-                Err(e) => {
-                    common::error(&format!("subscription {:?}: {e}", s.name));
-                    return Err(EXIT_FATAL);
-                }
-            };
+            let deliver =
+                match sinks::builtin_with_tls(&s.endpoint, &headers, &options, tls.as_ref()) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        common::error(&format!("subscription {:?}: {e}", s.name));
+                        return Err(EXIT_FATAL);
+                    }
+                };
             // A raw message is text: a text-mode input makes the router
             // write it as a JSON string in records (it never transforms:
             // the bodies are made here).

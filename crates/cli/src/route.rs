@@ -174,7 +174,53 @@ fn secs(text: &str) -> Result<Duration, String> {
 }
 
 /// A number of seconds above 0.
-fn positive_secs(text: &str) -> Result<Duration, String> {
+/// The delivery flags `evmatch RULES` and `evmatch fanout` share.
+pub(crate) struct DeliveryFlags {
+    pub raw_bodies: bool,
+    pub http_timeout_ms: u64,
+    pub exec_timeout: Duration,
+    pub target_concurrency: usize,
+    pub queue_capacity: usize,
+    pub retry_base_ms: u64,
+    pub retry_cap_ms: u64,
+}
+
+impl DeliveryFlags {
+    /// The sinks' options and the router's configuration they give.
+    pub(crate) fn settings(&self) -> (SinkOptions, RouterConfig) {
+        let options = SinkOptions {
+            raw_bodies: self.raw_bodies,
+            http_timeout: Duration::from_millis(self.http_timeout_ms.max(1)),
+            exec_timeout: self.exec_timeout,
+            ..SinkOptions::default()
+        };
+        let config = RouterConfig {
+            concurrency: self.target_concurrency.max(1),
+            queue_capacity: self.queue_capacity.max(1),
+            retry_base: Duration::from_millis(self.retry_base_ms),
+            retry_cap: Duration::from_millis(self.retry_cap_ms.max(self.retry_base_ms)),
+            jitter: true,
+        };
+        (options, config)
+    }
+}
+
+/// The CA certificates of `--ca-cert` (none: Mozilla's roots only); an
+/// unreadable or empty file stops the run.
+pub(crate) fn load_ca_certs(files: &[PathBuf]) -> Result<Option<TlsConfig>, u8> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    match TlsConfig::new(files) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            common::error(&format!("--ca-cert: {e}"));
+            Err(EXIT_FATAL)
+        }
+    }
+}
+
+pub(crate) fn positive_secs(text: &str) -> Result<Duration, String> {
     match secs(text)? {
         d if d.is_zero() => Err("the timeout must be more than 0 seconds".to_string()),
         d => Ok(d),
@@ -222,19 +268,16 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     }
     let rules_name = display(&args.rules);
     let map = arn_map(ra)?;
-    let options = SinkOptions {
+    let (options, config) = DeliveryFlags {
         raw_bodies: ra.raw_bodies,
-        http_timeout: Duration::from_millis(ra.http_timeout_ms.max(1)),
+        http_timeout_ms: ra.http_timeout_ms,
         exec_timeout: ra.exec_timeout,
-        ..SinkOptions::default()
-    };
-    let config = RouterConfig {
-        concurrency: ra.target_concurrency.max(1),
-        queue_capacity: ra.queue_capacity.max(1),
-        retry_base: Duration::from_millis(ra.retry_base_ms),
-        retry_cap: Duration::from_millis(ra.retry_cap_ms.max(ra.retry_base_ms)),
-        jitter: true,
-    };
+        target_concurrency: ra.target_concurrency,
+        queue_capacity: ra.queue_capacity,
+        retry_base_ms: ra.retry_base_ms,
+        retry_cap_ms: ra.retry_cap_ms,
+    }
+    .settings();
     let default_dlq = ra
         .dead_letter
         .clone()
@@ -339,17 +382,7 @@ pub fn build(args: &MatchArgs, rules: &[RuleDef], file_index: &[usize]) -> Resul
     if failed {
         return Err(EXIT_FATAL);
     }
-    let tls = if ra.ca_cert.is_empty() {
-        None
-    } else {
-        match TlsConfig::new(&ra.ca_cert) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                common::error(&format!("--ca-cert: {e}"));
-                return Err(EXIT_FATAL);
-            }
-        }
-    };
+    let tls = load_ca_certs(&ra.ca_cert)?;
     for (r, t, url, endpoint, dead_letter) in pending {
         match sinks::builtin_with_tls(&endpoint, &t.http_headers, &options, tls.as_ref()) {
             Ok(d) => {

@@ -693,3 +693,41 @@ fn topic_arn_sources_pending_subscriptions_unknown_keys_and_exec_endpoints() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("evmatch fanout"));
 }
+
+/// The delivery flags `evmatch RULES` has apply to fan-out too (SPEC.md
+/// §6): an exec: endpoint that outlives `--exec-timeout` is killed and its
+/// message dead-lettered with TIMEOUT; an unreadable `--ca-cert` stops the
+/// run before anything is delivered.
+#[test]
+fn spec_6_exec_timeout_and_ca_cert_apply_to_fanout() {
+    let dir = tmp("exec-timeout");
+    let subs = json!([
+        {"Name": "slow", "Endpoint": "exec:sleep 5",
+         "DeliveryPolicy": {"healthyRetryPolicy": {"numRetries": 0}},
+         "RedrivePolicy": {"deadLetterTargetArn": "file://slow-dlq.ndjson"}}
+    ]);
+    std::fs::write(dir.join("subs.json"), subs.to_string()).unwrap();
+    std::fs::write(dir.join("m.ndjson"), "{\"Message\": \"hello\"}\n").unwrap();
+    let started = Instant::now();
+    let o = run(&dir, &["--exec-timeout", "1", "subs.json", "m.ndjson"], "");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(4), "{err}");
+    let dlq = lines(&dir.join("slow-dlq.ndjson"));
+    assert_eq!(dlq.len(), 1, "{err}");
+    assert_eq!(dlq[0]["ERROR_CODE"], "TIMEOUT", "{}", dlq[0]);
+
+    let o = run(
+        &dir,
+        &["--ca-cert", "no-such.pem", "subs.json", "m.ndjson"],
+        "",
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--ca-cert"), "{err}");
+    assert_eq!(
+        lines(&dir.join("slow-dlq.ndjson")).len(),
+        1,
+        "nothing new delivered"
+    );
+}
