@@ -133,6 +133,21 @@ struct BranchInfo {
     has_absence: bool,
 }
 
+/// `Machine::atom_gate` values that are not branches.
+const GATE_ALWAYS: u32 = u32::MAX;
+const GATE_NEVER: u32 = u32::MAX - 1;
+const GATE_SLOW: u32 = u32::MAX - 2;
+
+fn set_gate(gates: &mut Vec<u32>, a: AtomId, gate: u32) {
+    let i = a as usize;
+    if gates.len() <= i {
+        gates.resize(i + 1, GATE_SLOW);
+    }
+    if let Some(g) = gates.get_mut(i) {
+        *g = gate;
+    }
+}
+
 /// All rules compiled into one matcher. Immutable while matching and
 /// `Send + Sync`: share it across threads, each with its own [`Scratch`].
 /// Rules can be added and deleted in place; only the paths they touch are
@@ -144,6 +159,9 @@ pub struct Machine {
     pub(crate) paths: Vec<PathInfo>,
     path_ids: AHashMap<String, PathId>,
     atoms: Vec<Option<AtomInfo>>,
+    /// Per atom, what decides whether another witness could change an
+    /// answer (see `refresh_gate`).
+    atom_gate: Vec<u32>,
     free_atoms: Vec<AtomId>,
     conds: Vec<Option<CondInfo>>,
     free_conds: Vec<CondId>,
@@ -430,6 +448,11 @@ impl Machine {
                 } else {
                     ai.non_trigger += 1;
                 }
+                let gate = self.gate_of(a);
+                set_gate(&mut self.atom_gate, a, gate);
+                let Some(Some(ai)) = self.atoms.get_mut(a as usize) else {
+                    continue;
+                };
                 // Indexed while a trigger or an indexed condition uses it.
                 if ai.postings.len() + ai.non_trigger as usize == 1 {
                     let m = ai.matcher.clone();
@@ -458,6 +481,11 @@ impl Machine {
             } else {
                 info.non_trigger = info.non_trigger.saturating_sub(1);
             }
+            let gate = self.gate_of(a);
+            set_gate(&mut self.atom_gate, a, gate);
+            let Some(Some(info)) = self.atoms.get_mut(a as usize) else {
+                return;
+            };
             if info.postings.is_empty() && info.non_trigger == 0 {
                 let (m, path) = (info.matcher.clone(), info.path);
                 if let Some(p) = self.paths.get_mut(path as usize) {
@@ -918,6 +946,24 @@ impl Machine {
         // The exact double only when some bound of the path lies within
         // the literal's cheap bracket; otherwise any value in the bracket
         // finds the same atoms, and the bracket's slot has them ready.
+        if let Some(lit) = crate::scan::plain_literal(text) {
+            if let Some((slot, exact)) = index.text_slot(text, &lit) {
+                index.num_fixed(text, hits);
+                let (vals, excl) = index.slot_atoms(slot);
+                // A plain literal is a normal double: of at most 15
+                // significant digits it is comparable, of more than 17 it
+                // is not (SPEC.md §3.2).
+                let comparable = self.any_needed(s, vals, excl)
+                    && (exact
+                        || match lit.sig {
+                            0..=15 => true,
+                            16 | 17 => crate::scan::comparable(text).is_some(),
+                            _ => false,
+                        });
+                Self::slot_hits(index, comparable, vals, excl, hits);
+                return;
+            }
+        }
         let bracket = crate::scan::bracket(text);
         if let Some((lo, hi)) = bracket {
             if let Some(slot) = index.num_slot(lo, hi) {
@@ -926,17 +972,7 @@ impl Machine {
                 let comparable = self.any_needed(s, vals, excl)
                     && crate::scan::quick_comparable(text, Some(lo))
                         .unwrap_or_else(|| crate::scan::comparable(text).is_some());
-                let ab = index.anything_but();
-                if !comparable {
-                    hits.extend_from_slice(ab);
-                    return;
-                }
-                hits.extend_from_slice(vals);
-                if excl.is_empty() {
-                    hits.extend_from_slice(ab);
-                } else {
-                    hits.extend(ab.iter().filter(|a| !excl.contains(a)));
-                }
+                Self::slot_hits(index, comparable, vals, excl, hits);
                 return;
             }
         }
@@ -965,6 +1001,30 @@ impl Machine {
         s.excl = excl;
     }
 
+    /// The hits of a number in a slot with atoms `vals` and exclusions
+    /// `excl`: those, if the literal is comparable, and the anything-but
+    /// atoms it is not excluded from.
+    #[inline]
+    fn slot_hits(
+        index: &ValueIndex,
+        comparable: bool,
+        vals: &[AtomId],
+        excl: &[AtomId],
+        hits: &mut Vec<AtomId>,
+    ) {
+        let ab = index.anything_but();
+        if !comparable {
+            hits.extend_from_slice(ab);
+            return;
+        }
+        hits.extend_from_slice(vals);
+        if excl.is_empty() {
+            hits.extend_from_slice(ab);
+        } else {
+            hits.extend(ab.iter().filter(|a| !excl.contains(a)));
+        }
+    }
+
     /// Whether any of these atoms could still change the event's answer.
     #[inline]
     fn any_needed(&self, s: &Scratch, vals: &[AtomId], excl: &[AtomId]) -> bool {
@@ -973,7 +1033,44 @@ impl Machine {
 
     /// Whether another witness for atom `a` could change this event's
     /// answer.
+    #[inline]
     fn atom_needed(&self, s: &Scratch, a: AtomId) -> bool {
+        match self.atom_gate.get(a as usize).copied() {
+            Some(GATE_ALWAYS) => true,
+            Some(GATE_NEVER) => false,
+            Some(b) if b < GATE_SLOW => s.branch_epoch.get(b as usize) != Some(&s.epoch),
+            _ => self.atom_needed_slow(s, a),
+        }
+    }
+
+    /// What `atom_needed` checks for atom `a`: `GATE_NEVER` when nothing
+    /// uses it, `GATE_ALWAYS` when a non-solo or non-trigger condition
+    /// does, the branch when its one use is the sole condition of a
+    /// branch, `GATE_SLOW` otherwise (several solo uses).
+    fn gate_of(&self, a: AtomId) -> u32 {
+        let Some(Some(ai)) = self.atoms.get(a as usize) else {
+            return GATE_SLOW;
+        };
+        if ai.non_trigger > 0 {
+            return GATE_ALWAYS;
+        }
+        let mut solo_branch = None;
+        for &c in &ai.postings {
+            match self.conds.get(c as usize) {
+                Some(Some(ci)) if ci.solo => solo_branch = Some(ci.branch),
+                Some(Some(_)) => return GATE_ALWAYS,
+                _ => {}
+            }
+        }
+        match (ai.postings.len(), solo_branch) {
+            (0, _) => GATE_NEVER,
+            (1, Some(b)) if b < GATE_SLOW => b,
+            _ => GATE_SLOW,
+        }
+    }
+
+    /// `atom_needed` the long way.
+    fn atom_needed_slow(&self, s: &Scratch, a: AtomId) -> bool {
         let Some(Some(ai)) = self.atoms.get(a as usize) else {
             return false;
         };

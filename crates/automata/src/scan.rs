@@ -827,6 +827,91 @@ pub(crate) fn bracket(text: &str) -> Option<(f64, f64)> {
     Some(if neg { (-hi, -lo) } else { (lo, hi) })
 }
 
+/// A number literal of the plain shape most data uses: a sign, a
+/// non-zero integer part of 1 to 7 digits, a point, 1 to 16 fraction
+/// digits, no exponent, and at least 8 bytes after the sign. Such a
+/// literal compares with a bound's decimal text byte for byte (see
+/// `values::BoundKey`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlainLit {
+    pub(crate) neg: bool,
+    pub(crate) int_len: usize,
+    /// The first eight bytes after the sign, big-endian: byte order is
+    /// then number order.
+    pub(crate) head: u64,
+    /// `significant_digits` of the literal.
+    pub(crate) sig: usize,
+}
+
+/// Eight bytes of `b` from `i`, little-endian.
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..)?
+        .first_chunk::<8>()
+        .map(|c| u64::from_le_bytes(*c))
+}
+
+/// `text` (a literal the scanner or the parser validated) as a
+/// [`PlainLit`], if it has that shape.
+#[inline]
+pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
+    let b = text.as_bytes();
+    let neg = b.first() == Some(&b'-');
+    let s = usize::from(neg);
+    let n = b.len();
+    let w0 = load8(b, s)?;
+    let nd = non_digits(w0);
+    if nd == 0 || w0 & 0xFF == u64::from(b'0') {
+        return None;
+    }
+    let int_len = (nd.trailing_zeros() / 8) as usize;
+    if int_len == 0 || b.get(s + int_len) != Some(&b'.') {
+        return None;
+    }
+    // The fraction runs to the end and is all digits (so there is no
+    // exponent): checked with the words at its start and at its end,
+    // which cover it.
+    let f0 = s + int_len + 1;
+    let frac_len = n.checked_sub(f0).filter(|&f| (1..=16).contains(&f))?;
+    let tail = load8(b, n - 8)?;
+    let tail_mask = if frac_len >= 8 {
+        u64::MAX
+    } else {
+        !((1u64 << (8 * (8 - frac_len))) - 1)
+    };
+    if non_digits(tail) & tail_mask != 0 {
+        return None;
+    }
+    if frac_len > 8 && non_digits(load8(b, f0)?) != 0 {
+        return None;
+    }
+    let sig = if b.last() == Some(&b'0') {
+        significant_digits(b)
+    } else {
+        int_len + frac_len
+    };
+    Some(PlainLit {
+        neg,
+        int_len,
+        head: w0.swap_bytes(),
+        sig,
+    })
+}
+
+/// The bytes of a plain literal after its sign, padded with `0` to 32
+/// bytes, as four big-endian words (`None` if longer).
+pub(crate) fn padded_words(text: &str) -> Option<[u64; 4]> {
+    let b = text.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let mut buf = [b'0'; 32];
+    buf.get_mut(..b.len())?.copy_from_slice(b);
+    let mut w = [0u64; 4];
+    for (o, c) in w.iter_mut().zip(buf.chunks_exact(8)) {
+        *o = u64::from_be_bytes(c.try_into().ok()?);
+    }
+    Some(w)
+}
+
 /// Whether eight bytes (little-endian in `v`) are all ASCII digits:
 /// every byte is 0x30..=0x39, so its high nibble is 3 and stays 3 when 6
 /// is added.

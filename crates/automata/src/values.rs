@@ -303,6 +303,112 @@ struct NumSlots {
     atoms: Vec<AtomId>,
 }
 
+/// A bound's shortest round-trip decimal (SPEC.md §3.2), laid out to be
+/// compared with a [`PlainLit`](crate::scan::PlainLit) byte for byte:
+/// the sign, the length of the integer part without leading zeros, and
+/// (when that length is 1 to 7, the only case a plain literal can tie)
+/// the text `int.frac` padded with `0` to 32 bytes as big-endian words.
+#[derive(Debug, Clone, Copy)]
+struct BoundKey {
+    neg: bool,
+    int_len: usize,
+    words: [u64; 4],
+}
+
+impl BoundKey {
+    fn of(b: f64) -> BoundKey {
+        let mut out = BoundKey {
+            neg: false,
+            int_len: usize::MAX,
+            words: [0; 4],
+        };
+        if !b.is_finite() {
+            out.neg = b < 0.0;
+            return out;
+        }
+        let mut buf = ryu::Buffer::new();
+        let t = buf.format_finite(b);
+        let (neg, t) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t),
+        };
+        let (mant, exp) = match t.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+            None => (t, 0),
+        };
+        let (ip, fp) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut digits: Vec<u8> = ip.bytes().chain(fp.bytes()).collect();
+        let mut point = ip.len() as i64 + exp;
+        let lead = digits.iter().take_while(|&&c| c == b'0').count();
+        digits.drain(..lead);
+        point -= lead as i64;
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            // Zero, either sign: below every positive plain literal,
+            // above every negative one.
+            out.int_len = 0;
+            return out;
+        }
+        out.neg = neg;
+        out.int_len = usize::try_from(point.max(0)).unwrap_or(usize::MAX);
+        if (1..=7).contains(&out.int_len) {
+            let mut text = Vec::with_capacity(32);
+            for k in 0..out.int_len {
+                text.push(digits.get(k).copied().unwrap_or(b'0'));
+            }
+            text.push(b'.');
+            text.extend(digits.iter().skip(out.int_len));
+            match std::str::from_utf8(&text)
+                .ok()
+                .and_then(crate::scan::padded_words)
+            {
+                Some(w) => out.words = w,
+                // Longer than any plain literal: never reached, but keep
+                // the order right by leaving it out of ties.
+                None => out.int_len = usize::MAX,
+            }
+        }
+        out
+    }
+
+    /// This bound against a plain literal, in number order.
+    #[inline]
+    fn cmp_lit(
+        &self,
+        lit: &crate::scan::PlainLit,
+        text: &str,
+        words: &mut Option<[u64; 4]>,
+    ) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self.neg, lit.neg) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            _ => {
+                let mag = self.int_len.cmp(&lit.int_len).then_with(|| {
+                    match self.words[0].cmp(&lit.head) {
+                        Ordering::Equal => {
+                            // A plain literal has at most 25 bytes, so
+                            // it always pads.
+                            let w = words.get_or_insert_with(|| {
+                                crate::scan::padded_words(text).unwrap_or([0; 4])
+                            });
+                            self.words.cmp(w)
+                        }
+                        o => o,
+                    }
+                });
+                if self.neg {
+                    mag.reverse()
+                } else {
+                    mag
+                }
+            }
+        }
+    }
+}
+
 /// The most atom entries a slot table may hold; past it (many overlapping
 /// ranges) lookups use the range tree.
 const MAX_SLOT_ATOMS: usize = 1 << 16;
@@ -436,6 +542,8 @@ pub(crate) struct ValueIndex {
     bounds: Vec<f64>,
     /// The numeric atoms of every slot of `bounds`, when small enough.
     slots: Option<NumSlots>,
+    /// Per bound, its shortest decimal as a [`BoundKey`] (with `slots`).
+    bound_keys: Vec<BoundKey>,
     /// The number of atoms registered.
     atoms: usize,
 }
@@ -630,6 +738,11 @@ impl ValueIndex {
         // The range tree first: the slot table is built with it.
         self.ranges.finish();
         self.slots = self.build_slots(&bounds);
+        self.bound_keys = if self.slots.is_some() {
+            bounds.iter().map(|&b| BoundKey::of(b)).collect()
+        } else {
+            Vec::new()
+        };
         self.bounds = bounds;
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
@@ -765,6 +878,34 @@ impl ValueIndex {
             Some(&b) if b <= hi => (lo == hi && b == lo).then_some(2 * i + 1),
             _ => Some(2 * i),
         }
+    }
+
+    /// The slot of a plain literal, found by comparing its text with the
+    /// bounds' shortest decimals, and whether it equals a bound. Exact for
+    /// a comparable literal: one that differs from a bound's shortest
+    /// decimal cannot parse to that bound (it would not be comparable),
+    /// and rounding keeps the order. For a literal that is not comparable
+    /// the slot is not used.
+    #[inline]
+    pub(crate) fn text_slot(
+        &self,
+        text: &str,
+        lit: &crate::scan::PlainLit,
+    ) -> Option<(usize, bool)> {
+        self.slots.as_ref()?;
+        let mut words = None;
+        let i = self
+            .bound_keys
+            .partition_point(|k| k.cmp_lit(lit, text, &mut words).is_lt());
+        let eq = self
+            .bound_keys
+            .get(i)
+            .is_some_and(|k| k.cmp_lit(lit, text, &mut words).is_eq());
+        Some(if eq {
+            (2 * i + 1, true)
+        } else {
+            (2 * i, false)
+        })
     }
 
     /// For a number in slot `slot` (from `num_slot`): the atoms that need

@@ -256,3 +256,77 @@ fn spec_2_11_direct_matches_survive_the_fallback_to_the_full_parser() {
     );
     assert_eq!(ids(&m, &mut s, r#"{"a": "x"}"#), vec![a]);
 }
+
+/// SPEC.md §3.2: a plain literal (`-122.44074106063145`) is placed among a
+/// path's bounds by comparing its text with the bounds' shortest
+/// decimals. Literals on a bound, next to it in the last digit, with
+/// trailing zeros, and with 16 to 18 significant digits that round to the
+/// bound without being its shortest spelling must agree with the
+/// reference matcher.
+mod plain_literals {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Spellings around the double `b`: its shortest text, that with
+    /// trailing zeros, its last digit moved by one either way, and longer
+    /// expansions.
+    fn spellings(b: f64) -> Vec<String> {
+        let short = format!("{b:?}");
+        let mut out = vec![short.clone(), format!("{short}00")];
+        if let Some(last) = short.chars().last().and_then(|c| c.to_digit(10)) {
+            let stem = &short[..short.len() - 1];
+            for d in [last.wrapping_sub(1), last + 1] {
+                if d <= 9 {
+                    out.push(format!("{stem}{d}"));
+                }
+            }
+        }
+        for digits in [15usize, 16, 17, 18, 20] {
+            out.push(format!("{b:.digits$}"));
+        }
+        out.push(format!("{:.17}", b.next_up()));
+        out.push(format!("{:.17}", b.next_down()));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn spec_3_2_plain_literals_agree_with_the_reference(
+            bounds in proptest::collection::vec(
+                prop_oneof![-1e7f64..1e7, -200.0f64..200.0, 1.0f64..2.0],
+                1..5,
+            ),
+            extra in proptest::collection::vec(-1e7f64..1e7, 0..4),
+        ) {
+            let bounds: Vec<f64> = bounds.into_iter().filter(|b| b.abs() >= 1.0).collect();
+            prop_assume!(!bounds.is_empty());
+            let mut patterns = Vec::new();
+            for (i, b) in bounds.iter().enumerate() {
+                patterns.push(format!(r#"{{"x": [{{"numeric": ["=", {b:?}]}}]}}"#));
+                patterns.push(format!(r#"{{"x": [{{"numeric": ["<", {b:?}]}}]}}"#));
+                patterns.push(format!(r#"{{"x": [{{"numeric": [">=", {b:?}]}}]}}"#));
+                patterns.push(format!(r#"{{"x": [{{"anything-but": [{b:?}]}}]}}"#));
+                if let Some(c) = bounds.get(i + 1) {
+                    let (lo, hi) = if b < c { (b, c) } else { (c, b) };
+                    if lo < hi {
+                        patterns.push(format!(
+                            r#"{{"x": [{{"numeric": [">", {lo:?}, "<=", {hi:?}]}}], "y": [1]}}"#
+                        ));
+                    }
+                }
+            }
+            let mut events = Vec::new();
+            for b in bounds.iter().chain(&extra) {
+                for t in spellings(*b) {
+                    events.push(format!(r#"{{"x": {t}, "y": 1}}"#));
+                    events.push(format!(r#"{{"x": [{t}, 5]}}"#));
+                }
+            }
+            for array_consistency in [true, false] {
+                let cfg = Config { array_consistency, ..Config::default() };
+                assert_agrees_with_reference(&patterns, &events, cfg);
+            }
+        }
+    }
+}
