@@ -284,8 +284,10 @@ mod plain_literals {
         for digits in [15usize, 16, 17, 18, 20] {
             out.push(format!("{b:.digits$}"));
         }
-        out.push(format!("{:.17}", b.next_up()));
-        out.push(format!("{:.17}", b.next_down()));
+        // The neighbouring doubles, one ulp away in magnitude either way.
+        for bits in [b.to_bits() + 1, b.to_bits() - 1] {
+            out.push(format!("{:.17}", f64::from_bits(bits)));
+        }
         out
     }
 
