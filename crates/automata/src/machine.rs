@@ -836,6 +836,15 @@ impl Machine {
                     .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
             }
         }
+        // An atom whose one use is the sole condition of its branch
+        // matches the rule outright; its witnesses are never read.
+        hits.retain(|&a| match self.atom_gate.get(a as usize).copied() {
+            Some(b) if b < GATE_SLOW => {
+                self.solo_hit(s, b);
+                false
+            }
+            _ => true,
+        });
         if hits.is_empty() && info.absence_conds == 0 && info.nontrigger == 0 {
             s.hits = hits;
             return;
@@ -935,6 +944,27 @@ impl Machine {
             *head = w;
         }
         s.hits = hits;
+    }
+
+    /// Branch `b`, whose only condition has just been met: its rule
+    /// matches (once per event).
+    #[inline]
+    fn solo_hit(&self, s: &mut Scratch, b: BranchId) {
+        let Some(e) = s.branch_epoch.get_mut(b as usize) else {
+            return;
+        };
+        if *e == s.epoch {
+            return;
+        }
+        *e = s.epoch;
+        if let Some(Some(bi)) = self.branches.get(b as usize) {
+            if let Some(h) = s.rule_hit.get_mut(bi.rule as usize) {
+                if !*h {
+                    *h = true;
+                    s.direct.push(bi.rule);
+                }
+            }
+        }
     }
 
     /// The atoms a number meets, deciding whether its literal is
