@@ -838,13 +838,22 @@ impl Machine {
         }
         // An atom whose one use is the sole condition of its branch
         // matches the rule outright; its witnesses are never read.
-        hits.retain(|&a| match self.atom_gate.get(a as usize).copied() {
-            Some(b) if b < GATE_SLOW => {
-                self.solo_hit(s, b);
-                false
+        if !hits.is_empty() {
+            let mut kept = 0;
+            for k in 0..hits.len() {
+                let Some(&a) = hits.get(k) else { break };
+                match self.atom_gate.get(a as usize).copied() {
+                    Some(b) if b < GATE_SLOW => self.solo_hit(s, b),
+                    _ => {
+                        if let Some(slot) = hits.get_mut(kept) {
+                            *slot = a;
+                        }
+                        kept += 1;
+                    }
+                }
             }
-            _ => true,
-        });
+            hits.truncate(kept);
+        }
         if hits.is_empty() && info.absence_conds == 0 && info.nontrigger == 0 {
             s.hits = hits;
             return;
@@ -1140,6 +1149,20 @@ impl Machine {
             }
         }
         s.candidates = candidates;
+        let n = out.len().saturating_sub(start);
+        if n > 2 && n * 16 >= s.rule_hit.len() {
+            // Many rules matched for the rule count: reading the flags in
+            // order is cheaper than sorting (each set flag is one of the
+            // ids just pushed, each pushed once).
+            out.truncate(start);
+            for (r, h) in s.rule_hit.iter_mut().enumerate() {
+                if *h {
+                    *h = false;
+                    out.push(r as RuleId);
+                }
+            }
+            return;
+        }
         for &r in out.get(start..).unwrap_or(&[]) {
             if let Some(h) = s.rule_hit.get_mut(r as usize) {
                 *h = false;

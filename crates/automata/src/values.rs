@@ -374,7 +374,7 @@ impl BoundKey {
     }
 
     /// This bound against a plain literal, in number order.
-    #[inline]
+    #[inline(always)]
     fn cmp_lit(
         &self,
         lit: &crate::scan::PlainLit,
@@ -894,11 +894,19 @@ impl ValueIndex {
     ) -> Option<(usize, bool)> {
         self.slots.as_ref()?;
         let mut words = None;
-        let i = self
-            .bound_keys
-            .partition_point(|k| k.cmp_lit(lit, text, &mut words).is_lt());
-        let eq = self
-            .bound_keys
+        // The first bound not below the literal (a plain loop: paths
+        // have few bounds, and `partition_point` is not inlined).
+        let keys = &self.bound_keys;
+        let (mut lo, mut hi) = (0, keys.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match keys.get(mid) {
+                Some(k) if k.cmp_lit(lit, text, &mut words).is_lt() => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        let i = lo;
+        let eq = keys
             .get(i)
             .is_some_and(|k| k.cmp_lit(lit, text, &mut words).is_eq());
         Some(if eq {
