@@ -935,7 +935,7 @@ impl ValueIndex {
 
     /// The hits of a number that hold whatever its value: `exists` and
     /// the literal's own text.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn num_fixed(&self, text: &str, out: &mut Vec<AtomId>) {
         if !self.present.is_empty() {
             out.extend_from_slice(&self.present);
