@@ -39,7 +39,7 @@ mod values;
 mod wild;
 
 pub use leaf::leaf_matches;
-pub use machine::{Machine, RuleId, Scratch};
+pub use machine::{Machine, ResolvedPath, RuleId, Scratch};
 
 use evmatch_event::EventError;
 

@@ -1378,3 +1378,48 @@ fn matcher_heap(m: &Matcher) -> usize {
         _ => 64,
     }
 }
+
+/// A field path resolved once against one [`Machine`] (see
+/// [`Machine::resolve_path`]), so that callers matching many events with
+/// the same field names look each name up once, not once per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResolvedPath(PathId);
+
+impl Machine {
+    /// The path a dotted field path (as [`evmatch_event::Field::path`]
+    /// spells it) resolves to, if some rule of this machine names it;
+    /// `None`: no rule reads a field there, so matching may skip it.
+    ///
+    /// A resolution stays valid for the machine's life: adding and
+    /// deleting rules never renumbers paths. A path no rule named when it
+    /// was resolved may be named later, so resolve again after adding
+    /// rules. Resolutions are only meaningful for the machine that made
+    /// them.
+    pub fn resolve_path(&self, path: &str) -> Option<ResolvedPath> {
+        self.path_ids.get(path).map(|&p| ResolvedPath(p))
+    }
+
+    /// [`Machine::matches_flat`] for fields whose paths the caller has
+    /// already resolved: each item is a field of one flattened event with
+    /// its path's resolution; fields whose path resolves to nothing are
+    /// left out by the caller. The answer is the same as `matches_flat`'s
+    /// over the whole event.
+    pub fn matches_resolved<'e>(
+        &self,
+        s: &mut Scratch,
+        fields: impl IntoIterator<Item = (ResolvedPath, &'e evmatch_event::Field)>,
+        out: &mut Vec<RuleId>,
+    ) {
+        self.begin(s);
+        for (ResolvedPath(p), f) in fields {
+            let leaf = match &f.leaf {
+                Leaf::String(x) => LeafRef::Str(x),
+                Leaf::Number { text, value } => LeafRef::Num(text, *value),
+                Leaf::Bool(b) => LeafRef::Bool(*b),
+                Leaf::Null => LeafRef::Null,
+            };
+            self.leaf(s, p, leaf, &f.arrays);
+        }
+        self.end(s, out);
+    }
+}

@@ -109,6 +109,94 @@ impl ShapeSet {
     }
 }
 
+/// A superset of the keys of a [`LenMap`], as bits of a small Bloom-style
+/// filter over a rolling hash, kept twice: keys hashed first byte to last
+/// (for prefix lookups, where a value's prefixes of every length are hashed
+/// in one pass over its bytes) and last byte to first (for suffixes). A
+/// probe whose bit is clear is skipped without hashing the candidate for
+/// the map, so a value next to thousands of keys of a few lengths costs
+/// one pass over its bytes and about one map probe per actual hit. Bits are
+/// set as keys come and never cleared (a stale bit only costs a probe); the
+/// table doubles as keys are added, so it stays at most about 1/8 full.
+#[derive(Debug, Default, Clone)]
+struct KeyFilter {
+    /// Forward hashes, then backward hashes: `2 << bits_log` bits.
+    words: Vec<u64>,
+    /// log2 of the bits per direction (0: no table yet, everything hits).
+    bits_log: u32,
+}
+
+/// Bits of [`KeyFilter`] per key and direction.
+const FILTER_BITS_PER_KEY: usize = 16;
+
+impl KeyFilter {
+    const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+    /// One byte more of a rolling hash (FNV-1a).
+    #[inline(always)]
+    fn step(h: u64, b: u8) -> u64 {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    }
+
+    fn forward(key: &[u8]) -> u64 {
+        key.iter().fold(Self::SEED, |h, &b| Self::step(h, b))
+    }
+
+    fn backward(key: &[u8]) -> u64 {
+        key.iter().rev().fold(Self::SEED, |h, &b| Self::step(h, b))
+    }
+
+    /// The bit of hash `h` in direction `dir` (0 forward, 1 backward).
+    #[inline(always)]
+    fn bit(&self, h: u64, dir: usize) -> usize {
+        if self.bits_log == 0 {
+            return 0;
+        }
+        let i = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits_log)) as usize;
+        (dir << self.bits_log) | i
+    }
+
+    #[inline(always)]
+    fn may_hit(&self, h: u64, dir: usize) -> bool {
+        if self.bits_log == 0 {
+            return true;
+        }
+        let i = self.bit(h, dir);
+        self.words
+            .get(i >> 6)
+            .is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+
+    fn set(&mut self, key: &[u8]) {
+        for (dir, h) in [(0, Self::forward(key)), (1, Self::backward(key))] {
+            let i = self.bit(h, dir);
+            if let Some(w) = self.words.get_mut(i >> 6) {
+                *w |= 1 << (i & 63);
+            }
+        }
+    }
+
+    /// Adds a key of a map now holding `count` keys, growing the table
+    /// (and re-adding `keys`) when it passed its density.
+    fn insert<'a>(&mut self, key: &[u8], count: usize, keys: impl Iterator<Item = &'a [u8]>) {
+        let want = count.saturating_mul(FILTER_BITS_PER_KEY).max(64);
+        if (1usize << self.bits_log) < want {
+            // Doubling as keys come: amortised O(1) a key.
+            let bits_log = want.next_power_of_two().trailing_zeros().min(40);
+            self.bits_log = bits_log;
+            self.words = vec![0; (2usize << bits_log) / 64];
+            for k in keys {
+                self.set(k);
+            }
+        }
+        self.set(key);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.words.capacity() * 8
+    }
+}
+
 /// Strings grouped by length, for prefix and suffix lookups.
 #[derive(Debug, Default, Clone)]
 struct LenMap {
@@ -116,6 +204,7 @@ struct LenMap {
     map: AHashMap<Box<[u8]>, Vec<AtomId>>,
     firsts: ByteSet,
     lasts: ByteSet,
+    filter: KeyFilter,
 }
 
 impl LenMap {
@@ -126,6 +215,9 @@ impl LenMap {
         if !e.contains(&atom) {
             e.push(atom);
         }
+        let count = self.map.len();
+        self.filter
+            .insert(key, count, self.map.keys().map(|k| &k[..]));
         if let Err(i) = self.lens.binary_search(&key.len()) {
             self.lens.insert(i, key.len());
         }
@@ -147,36 +239,68 @@ impl LenMap {
         self.map.is_empty()
     }
 
-    #[inline]
+    /// Appends the atoms of every key that is a prefix of `v`.
+    #[inline(always)]
     fn prefixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
         if self.lens.is_empty() || !self.firsts.may_hit(v.first().copied()) {
             return;
         }
+        self.probe_prefixes(v, out);
+    }
+
+    fn probe_prefixes(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        // One pass over the value's bytes: the rolling hash of its prefix
+        // of each length some key has is checked as the pass reaches it.
+        let mut h = KeyFilter::SEED;
+        let mut at = 0;
         for &l in &self.lens {
             let Some(p) = v.get(..l) else { break };
-            if let Some(a) = self.map.get(p) {
-                out.extend_from_slice(a);
+            while let Some(&b) = p.get(at) {
+                h = KeyFilter::step(h, b);
+                at += 1;
+            }
+            if self.filter.may_hit(h, 0) {
+                if let Some(a) = self.map.get(p) {
+                    out.extend_from_slice(a);
+                }
             }
         }
     }
 
-    #[inline]
+    /// Appends the atoms of every key that is a suffix of `v`.
+    #[inline(always)]
     fn suffixes_of(&self, v: &[u8], out: &mut Vec<AtomId>) {
         if self.lens.is_empty() || !self.lasts.may_hit(v.last().copied()) {
             return;
         }
+        self.probe_suffixes(v, out);
+    }
+
+    fn probe_suffixes(&self, v: &[u8], out: &mut Vec<AtomId>) {
+        let mut h = KeyFilter::SEED;
+        let mut done = 0;
         for &l in &self.lens {
             let Some(start) = v.len().checked_sub(l) else {
                 break;
             };
-            if let Some(a) = v.get(start..).and_then(|s| self.map.get(s)) {
-                out.extend_from_slice(a);
+            // The bytes this length adds, last to first.
+            while done < l {
+                done += 1;
+                if let Some(&b) = v.get(v.len() - done) {
+                    h = KeyFilter::step(h, b);
+                }
+            }
+            if self.filter.may_hit(h, 1) {
+                if let Some(a) = v.get(start..).and_then(|s| self.map.get(s)) {
+                    out.extend_from_slice(a);
+                }
             }
         }
     }
 
     fn heap_bytes(&self) -> usize {
         self.lens.capacity() * 8
+            + self.filter.heap_bytes()
             + self
                 .map
                 .iter()
@@ -1102,5 +1226,96 @@ pub(crate) fn subtract(all: &[AtomId], excluded: &mut [AtomId], out: &mut Vec<At
     } else {
         excluded.sort_unstable();
         out.extend(all.iter().filter(|a| excluded.binary_search(a).is_err()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn brute(keys: &[(Vec<u8>, AtomId)], v: &[u8], suffix: bool) -> Vec<AtomId> {
+        let mut out: Vec<AtomId> = keys
+            .iter()
+            .filter(|(k, _)| {
+                if suffix {
+                    v.ends_with(k)
+                } else {
+                    v.starts_with(k)
+                }
+            })
+            .map(|&(_, a)| a)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn found(m: &LenMap, v: &[u8], suffix: bool) -> Vec<AtomId> {
+        let mut out = Vec::new();
+        if suffix {
+            m.suffixes_of(v, &mut out);
+        } else {
+            m.prefixes_of(v, &mut out);
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// SPEC.md §2.4 (prefix, suffix; also anything-but prefix/suffix, §2.6):
+    /// the key filter in front of
+    /// the length map never hides a key, as the map grows past several
+    /// table sizes and after keys are removed (stale bits stay set).
+    #[test]
+    fn spec_2_4_len_map_filter_finds_every_prefix_and_suffix() {
+        let mut keys: Vec<(Vec<u8>, AtomId)> = vec![(Vec::new(), 0)];
+        for i in 1..3_000u32 {
+            keys.push((format!("sport-{}", i * 7).into_bytes(), i));
+            if i % 5 == 0 {
+                keys.push((format!("{}-x", i * 3).into_bytes(), 10_000 + i));
+            }
+        }
+        let values: Vec<Vec<u8>> = (0..4_000u32)
+            .map(|i| format!("sport-{}{}", i * 13, if i % 3 == 0 { "-x" } else { "" }).into_bytes())
+            .chain([
+                b"".to_vec(),
+                b"s".to_vec(),
+                b"music".to_vec(),
+                b"150-x".to_vec(),
+            ])
+            .collect();
+        for suffix in [false, true] {
+            let mut m = LenMap::default();
+            for (k, a) in &keys {
+                m.insert(k, *a);
+            }
+            // An empty key matches every value, so every lookup has a hit.
+            for v in &values {
+                assert_eq!(found(&m, v, suffix), brute(&keys, v, suffix), "{v:?}");
+            }
+            let kept: Vec<_> = keys.iter().filter(|(_, a)| a % 2 == 1).cloned().collect();
+            for (k, a) in keys.iter().filter(|(_, a)| a % 2 == 0) {
+                m.remove(k, *a);
+            }
+            for v in &values {
+                assert_eq!(found(&m, v, suffix), brute(&kept, v, suffix), "{v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn key_filter_rejects_most_absent_keys() {
+        let mut m = LenMap::default();
+        for i in 0..2_000u32 {
+            m.insert(format!("k-{i}").as_bytes(), i);
+        }
+        let misses = (0..10_000u32)
+            .filter(|i| {
+                let v = format!("q-{i}");
+                let h = KeyFilter::forward(v.as_bytes());
+                m.filter.may_hit(h, 0)
+            })
+            .count();
+        // 16 bits a key: about 6% of absent keys pass.
+        assert!(misses < 1_500, "{misses} of 10,000 absent keys passed");
     }
 }

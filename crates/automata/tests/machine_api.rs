@@ -332,3 +332,54 @@ mod plain_literals {
         }
     }
 }
+
+/// Matching with paths resolved once gives the same rules as matching the
+/// flattened event, whatever the operators, arrays (SPEC.md §2.12) and
+/// `exists: false` (SPEC.md §2.8) involved; fields whose path no rule names
+/// resolve to nothing and may be left out.
+#[test]
+fn spec_2_12_resolved_paths_match_like_the_flattened_event() {
+    let rules = [
+        r#"{"a": ["x"], "b": [{"prefix": "sport-1"}]}"#,
+        r#"{"a": [{"anything-but": ["y"]}], "n": [{"numeric": [">", 2]}]}"#,
+        r#"{"c": {"d": [{"suffix": "z"}]}, "e": [{"exists": false}]}"#,
+        r#"{"arr": {"k": ["1"], "v": ["2"]}}"#,
+        r#"{"b": [{"prefix": "sport-12"}, {"suffix": "c"}], "a": [{"exists": true}]}"#,
+        r#"{"t": [true], "nul": [null]}"#,
+    ];
+    let events = [
+        r#"{"a": "x", "b": ["music", "sport-123"], "n": 3, "zz": 1}"#,
+        r#"{"a": "y", "b": "sport-1", "n": 1}"#,
+        r#"{"c": {"d": "abcz"}, "x": {"y": 1}}"#,
+        r#"{"c": {"d": "abcz"}, "e": 0}"#,
+        r#"{"arr": [{"k": "1", "v": "3"}, {"k": "2", "v": "2"}]}"#,
+        r#"{"arr": [{"k": "1", "v": "2"}], "a": "q", "b": "abc"}"#,
+        r#"{"t": true, "nul": null, "a": ["x", "y"], "b": "sport-12c"}"#,
+        r#"{}"#,
+    ];
+    let mut m = Machine::new(Config::default());
+    for r in rules {
+        m.add(&p(r));
+    }
+    let mut s = Scratch::new();
+    let mut matched = 0;
+    for ev in events {
+        let v = evmatch_event::parse(ev.as_bytes()).unwrap();
+        let flat = evmatch_event::flatten(&v).unwrap();
+        let mut want = Vec::new();
+        m.matches_flat(&mut s, &flat, &mut want);
+        let resolved = flat
+            .fields()
+            .iter()
+            .filter_map(|f| m.resolve_path(&f.path).map(|id| (id, f)));
+        let mut got = Vec::new();
+        m.matches_resolved(&mut s, resolved, &mut got);
+        assert_eq!(got, want, "{ev}");
+        matched += got.len();
+    }
+    // The events are not all misses: the comparison has something to see.
+    assert!(matched >= 6, "{matched}");
+    assert!(m.resolve_path("zz").is_none());
+    assert!(m.resolve_path("c.d").is_some());
+    assert_eq!(m.resolve_path("a"), m.resolve_path("a"));
+}

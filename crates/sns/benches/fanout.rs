@@ -7,6 +7,13 @@
 //! together all 6 and a prefix over an array) from the cost of their
 //! number.
 //!
+//! Each message is matched with `Topic::receivers_into` into one reused
+//! vector, as `evmatch fanout` does. `sns_fanout` matches messages
+//! prepared beforehand (the matcher's own cost); `sns_fanout_publish`
+//! starts from each Publish request's `Message` and `MessageAttributes`
+//! texts (read the attributes, prepare, match), the whole per-message
+//! cost of a subscriber side.
+//!
 //! `cargo bench -p evmatch-sns --bench fanout`
 #![allow(
     clippy::unwrap_used,
@@ -22,7 +29,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use evmatch_sns::{Attribute, Message};
 use std::hint::black_box;
 use std::time::Duration;
-use workload::{messages, topic};
+use workload::{message, messages, publish_texts, topic};
 
 fn fanout(c: &mut Criterion) {
     let msgs = messages(64);
@@ -35,10 +42,38 @@ fn fanout(c: &mut Criterion) {
             group.measurement_time(Duration::from_secs(10));
         }
         group.bench_with_input(BenchmarkId::new("subscriptions", n), &t, |b, t| {
+            let mut receivers = Vec::new();
             b.iter(|| {
                 let mut delivered = 0usize;
                 for m in &msgs {
-                    delivered += t.receivers_prepared(black_box(m)).len();
+                    t.receivers_into(black_box(m), &mut receivers);
+                    delivered += receivers.len();
+                }
+                delivered
+            })
+        });
+    }
+    group.finish();
+}
+
+fn fanout_publish(c: &mut Criterion) {
+    let texts = publish_texts(64);
+    let mut group = c.benchmark_group("sns_fanout_publish");
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    for n in [1usize, 1_000, 10_000] {
+        let t = topic(n);
+        if n >= 10_000 {
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(10));
+        }
+        group.bench_with_input(BenchmarkId::new("subscriptions", n), &t, |b, t| {
+            let mut receivers = Vec::new();
+            b.iter(|| {
+                let mut delivered = 0usize;
+                for (body, attributes) in &texts {
+                    let m = message(black_box(body), black_box(attributes)).prepare();
+                    t.receivers_into(&m, &mut receivers);
+                    delivered += receivers.len();
                 }
                 delivered
             })
@@ -57,5 +92,5 @@ fn prepare(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fanout, prepare);
+criterion_group!(benches, fanout, fanout_publish, prepare);
 criterion_main!(benches);

@@ -7,21 +7,39 @@
 //!     target/release/examples/profile_fanout 10000 200
 //! ```
 //!
-//! Arguments: subscriptions, rounds over the 64 messages.
+//! Arguments: subscriptions, rounds over the 64 messages, and optionally
+//! `publish` to time each message from its Publish texts (read, prepare,
+//! match) rather than matching messages prepared beforehand.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 #[path = "../benches/support/workload.rs"]
 mod workload;
 
 use evmatch_sns::{PreparedMessage, Topic};
 use std::hint::black_box;
-use workload::{messages, topic};
+use workload::{message, messages, publish_texts, topic};
 
 #[inline(never)]
 fn run(t: &Topic, msgs: &[PreparedMessage], iters: usize) -> usize {
     let mut d = 0;
+    let mut receivers = Vec::new();
     for _ in 0..iters {
         for m in msgs {
-            d += t.receivers_prepared(black_box(m)).len();
+            t.receivers_into(black_box(m), &mut receivers);
+            d += receivers.len();
+        }
+    }
+    d
+}
+
+#[inline(never)]
+fn run_publish(t: &Topic, texts: &[(String, String)], iters: usize) -> usize {
+    let mut d = 0;
+    let mut receivers = Vec::new();
+    for _ in 0..iters {
+        for (body, attributes) in texts {
+            let m = message(black_box(body), black_box(attributes)).prepare();
+            t.receivers_into(&m, &mut receivers);
+            d += receivers.len();
         }
     }
     d
@@ -31,6 +49,10 @@ fn main() {
     let n: usize = std::env::args().nth(1).unwrap().parse().unwrap();
     let iters: usize = std::env::args().nth(2).unwrap().parse().unwrap();
     let t = topic(n);
-    let msgs = messages(64);
-    println!("{}", run(&t, &msgs, iters));
+    let delivered = if std::env::args().nth(3).as_deref() == Some("publish") {
+        run_publish(&t, &publish_texts(64), iters)
+    } else {
+        run(&t, &messages(64), iters)
+    };
+    println!("{delivered}");
 }

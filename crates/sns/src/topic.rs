@@ -3,9 +3,11 @@
 
 use crate::message::{Message, PreparedMessage};
 use crate::policy::{FilterPolicy, FilterPolicyScope, PolicyError};
+use ahash::AHashMap;
 use evmatch::{RuleSet, RuleSetBuilder};
-use evmatch_automata::{RuleId, Scratch};
+use evmatch_automata::{ResolvedPath, RuleId, Scratch};
 use evmatch_event::FlatEvent;
+use evmatch_pattern::Pattern;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -15,24 +17,112 @@ thread_local! {
     static SCRATCH: RefCell<(Scratch, Vec<RuleId>)> = RefCell::new((Scratch::new(), Vec::new()));
 }
 
-/// Appends to `out` the subscriptions (`ids[rule]`) whose rule in `rules`
-/// matches `event`, ascending.
-fn matches_into(rules: &RuleSet, ids: &[usize], event: &FlatEvent, out: &mut Vec<usize>) {
-    let mut run = |s: &mut Scratch, buf: &mut Vec<RuleId>| {
-        buf.clear();
-        rules.machine().matches_flat(s, event, buf);
-        out.extend(buf.iter().filter_map(|&r| ids.get(r as usize).copied()));
-    };
-    let done = SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut g) => {
-            let (s, buf) = &mut *g;
-            run(s, buf);
-            true
+/// The field paths a scope's policies name, resolved once against its
+/// machine when the topic is built: a message's fields are then matched
+/// by path id, and fields no policy reads are skipped, without hashing
+/// their paths for every message.
+#[derive(Debug, Clone, Default)]
+struct PathTable {
+    /// Few paths: compared in place (lengths first).
+    small: Vec<(Box<str>, ResolvedPath)>,
+    /// Many paths: hashed.
+    big: Option<AHashMap<Box<str>, ResolvedPath>>,
+}
+
+/// Above this many paths, [`PathTable`] hashes.
+const SMALL_PATHS: usize = 16;
+
+impl PathTable {
+    fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
+        let mut small: Vec<(Box<str>, ResolvedPath)> = Vec::new();
+        let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
+        let paths = patterns
+            .iter()
+            .flat_map(|p| p.branches())
+            .flat_map(|b| b.fields())
+            .map(|fc| fc.path.as_str());
+        for path in paths {
+            if big.contains_key(path) {
+                continue;
+            }
+            if let Some(id) = rules.machine().resolve_path(path) {
+                big.insert(path.into(), id);
+                small.push((path.into(), id));
+            }
         }
-        Err(_) => false,
-    });
-    if !done {
-        run(&mut Scratch::new(), &mut Vec::new());
+        if small.len() > SMALL_PATHS {
+            PathTable {
+                small: Vec::new(),
+                big: Some(big),
+            }
+        } else {
+            PathTable { small, big: None }
+        }
+    }
+
+    #[inline]
+    fn get(&self, path: &str) -> Option<ResolvedPath> {
+        if let Some(m) = &self.big {
+            return m.get(path).copied();
+        }
+        self.small
+            .iter()
+            .find(|(k, _)| k.len() == path.len() && k.as_bytes() == path.as_bytes())
+            .map(|&(_, id)| id)
+    }
+}
+
+/// One scope's subscriptions: their rules, the subscription index of each
+/// rule, and the paths the rules name.
+#[derive(Debug, Clone)]
+struct Scope {
+    rules: RuleSet,
+    ids: Vec<usize>,
+    paths: PathTable,
+}
+
+impl Scope {
+    fn new(policies: Vec<(usize, &str, &Pattern)>) -> Scope {
+        let mut b = RuleSetBuilder::new();
+        let mut ids = Vec::with_capacity(policies.len());
+        let mut patterns = Vec::with_capacity(policies.len());
+        for (i, name, pattern) in policies {
+            b.add_compiled(name, pattern.clone());
+            ids.push(i);
+            patterns.push(pattern);
+        }
+        let rules = b.build();
+        let paths = PathTable::new(&rules, &patterns);
+        Scope { rules, ids, paths }
+    }
+
+    /// Appends to `out` the subscriptions whose policy in this scope
+    /// matches `event`, ascending.
+    fn matches_into(&self, event: &FlatEvent, out: &mut Vec<usize>) {
+        let machine = self.rules.machine();
+        let fields = event
+            .fields()
+            .iter()
+            .filter_map(|f| self.paths.get(&f.path).map(|p| (p, f)));
+        let mut run = |s: &mut Scratch, buf: &mut Vec<RuleId>| {
+            buf.clear();
+            machine.matches_resolved(s, fields.clone(), buf);
+            out.extend(
+                buf.iter()
+                    .filter_map(|&r| self.ids.get(r as usize).copied()),
+            );
+        };
+        let done = SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut g) => {
+                let (s, buf) = &mut *g;
+                run(s, buf);
+                true
+            }
+            Err(_) => false,
+        });
+        if !done {
+            run(&mut Scratch::new(), &mut Vec::new());
+        }
     }
 }
 
@@ -106,30 +196,28 @@ impl TopicBuilder {
     pub fn build(self) -> Topic {
         let mut names = Vec::with_capacity(self.subscriptions.len());
         let mut unfiltered = Vec::new();
-        let mut attributes = (RuleSetBuilder::new(), Vec::new());
-        let mut body = (RuleSetBuilder::new(), Vec::new());
-        for (i, (name, policy)) in self.subscriptions.into_iter().enumerate() {
+        let mut attributes = Vec::new();
+        let mut body = Vec::new();
+        for (i, (name, policy)) in self.subscriptions.iter().enumerate() {
             match policy
                 .as_ref()
                 .and_then(|p| Some((p.scope(), p.pattern()?)))
             {
                 None => unfiltered.push(i),
-                Some((scope, pattern)) => {
-                    let (rules, ids) = match scope {
-                        FilterPolicyScope::MessageAttributes => &mut attributes,
-                        FilterPolicyScope::MessageBody => &mut body,
-                    };
-                    rules.add_compiled(&name, pattern.clone());
-                    ids.push(i);
+                Some((FilterPolicyScope::MessageAttributes, pattern)) => {
+                    attributes.push((i, name.as_str(), pattern))
+                }
+                Some((FilterPolicyScope::MessageBody, pattern)) => {
+                    body.push((i, name.as_str(), pattern))
                 }
             }
-            names.push(name);
+            names.push(name.clone());
         }
         Topic {
             names,
             unfiltered,
-            attributes: (attributes.0.build(), attributes.1),
-            body: (body.0.build(), body.1),
+            attributes: Scope::new(attributes),
+            body: Scope::new(body),
         }
     }
 }
@@ -140,9 +228,8 @@ impl TopicBuilder {
 pub struct Topic {
     names: Vec<String>,
     unfiltered: Vec<usize>,
-    /// Rule set, and the subscription index of each of its rules.
-    attributes: (RuleSet, Vec<usize>),
-    body: (RuleSet, Vec<usize>),
+    attributes: Scope,
+    body: Scope,
 }
 
 impl Topic {
@@ -180,16 +267,15 @@ impl Topic {
         out.clear();
         out.extend_from_slice(&self.unfiltered);
         let mut sources = usize::from(!out.is_empty());
-        let (rules, ids) = &self.attributes;
-        if !rules.is_empty() {
+        if !self.attributes.rules.is_empty() {
             let before = out.len();
-            matches_into(rules, ids, message.attributes_event(), out);
+            self.attributes
+                .matches_into(message.attributes_event(), out);
             sources += usize::from(out.len() > before);
         }
-        let (rules, ids) = &self.body;
-        if let (false, Some(ev)) = (rules.is_empty(), message.body_event()) {
+        if let (false, Some(ev)) = (self.body.rules.is_empty(), message.body_event()) {
             let before = out.len();
-            matches_into(rules, ids, ev, out);
+            self.body.matches_into(ev, out);
             sources += usize::from(out.len() > before);
         }
         // Each source is ascending already.

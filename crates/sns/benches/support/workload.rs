@@ -2,7 +2,7 @@
 //! `examples/profile_fanout.rs`: a topic of `n` subscriptions with a few
 //! policy shapes, and deterministic Publish messages.
 
-use evmatch_sns::{Attribute, FilterPolicyScope, Message, PreparedMessage, Topic};
+use evmatch_sns::{FilterPolicyScope, Message, PreparedMessage, Topic};
 
 /// A deterministic generator (no dependency needed for this).
 struct Lcg(u64);
@@ -48,36 +48,36 @@ pub fn topic(n: usize) -> Topic {
     b.build()
 }
 
-/// Publish messages over stores 0..20,000: most name a store nobody (or
-/// only one subscription) filters on.
-pub fn messages(count: usize) -> Vec<PreparedMessage> {
+/// Publish requests over stores 0..20,000: most name a store nobody (or
+/// only one subscription) filters on. Each is the request's `Message` text
+/// and its `MessageAttributes` JSON text (the Publish shape).
+pub fn publish_texts(count: usize) -> Vec<(String, String)> {
     let mut rng = Lcg(7);
     (0..count)
         .map(|_| {
             let store = rng.next() % 20_000;
             let events = ["order_placed", "order_shipped", "order_cancelled"];
-            Message::new("{\"order\": 1}")
-                .with_attribute("store", Attribute::String(format!("store-{store}")))
-                .with_attribute(
-                    "event",
-                    Attribute::String(events[(rng.next() % 3) as usize].into()),
-                )
-                .with_attribute(
-                    "price_usd",
-                    Attribute::number(&format!("{}.{}", rng.next() % 600, rng.next() % 100))
-                        .unwrap(),
-                )
-                .with_attribute(
-                    "customer_interests",
-                    Attribute::string_array(&format!(
-                        r#"["sport-{}", "music"]"#,
-                        rng.next() % 20_000
-                    ))
-                    .unwrap(),
-                )
-                .with_attribute("encrypted", Attribute::String("false".into()))
-                .with_attribute("region", Attribute::String("eu-west-1".into()))
-                .prepare()
+            let event = events[(rng.next() % 3) as usize];
+            let price = format!("{}.{}", rng.next() % 600, rng.next() % 100);
+            let interests = format!(r#"[\"sport-{}\", \"music\"]"#, rng.next() % 20_000);
+            let attributes = format!(
+                r#"{{"store": {{"DataType": "String", "StringValue": "store-{store}"}}, "event": {{"DataType": "String", "StringValue": "{event}"}}, "price_usd": {{"DataType": "Number", "StringValue": "{price}"}}, "customer_interests": {{"DataType": "String.Array", "StringValue": "{interests}"}}, "encrypted": {{"DataType": "String", "StringValue": "false"}}, "region": {{"DataType": "String", "StringValue": "eu-west-1"}}}}"#
+            );
+            ("{\"order\": 1}".to_string(), attributes)
         })
+        .collect()
+}
+
+/// A Publish request's texts read into a message, as a subscriber would
+/// see it.
+pub fn message(body: &str, attributes: &str) -> Message {
+    Message::new(body).with_attributes_json(attributes).unwrap()
+}
+
+/// [`publish_texts`] read and prepared once, for matching many times.
+pub fn messages(count: usize) -> Vec<PreparedMessage> {
+    publish_texts(count)
+        .iter()
+        .map(|(body, attributes)| message(body, attributes).prepare())
         .collect()
 }
