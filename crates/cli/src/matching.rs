@@ -573,12 +573,15 @@ impl Worker {
             self.event(job, block.input, this, line, &mut out, &mut err);
         }
         self.bytes += block.len as u64;
+        // The next block likely makes as many deliveries: room for them up
+        // front, not grown (and copied) step by step.
+        let room = self.jobs.len();
         Done {
             seq: block.seq,
             next_line: line_no,
             out,
             err,
-            jobs: std::mem::take(&mut self.jobs),
+            jobs: std::mem::replace(&mut self.jobs, Vec::with_capacity(room)),
             buf: Vec::new(),
         }
     }

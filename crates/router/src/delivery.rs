@@ -189,25 +189,40 @@ impl Summary {
 }
 
 /// One (event, rule, target) delivery, made by [`Router::prepare`].
+///
+/// Small (48 bytes): a block of events makes tens of thousands of jobs
+/// that are moved from the matcher to the queues to the delivery
+/// threads; what is rare (a failed transformation, a retry's last error)
+/// is boxed and what the event's deliveries share is in [`EventInfo`].
 #[derive(Debug)]
 pub struct Job {
     slot: usize,
     body: Body,
     event: Arc<EventInfo>,
-    received: Instant,
     attempts: u32,
     /// The last attempt's failure, while a retry waits.
-    last_error: Option<(ErrorCode, String)>,
+    last_error: Option<Box<(ErrorCode, String)>>,
 }
 
 /// A job's body.
 #[derive(Debug)]
 enum Body {
-    /// Made by [`Router::prepare`] (or the caller), or why there is none.
-    Ready(Result<Arc<str>, NotDelivered>),
+    /// Made by [`Router::prepare`] (or the caller).
+    Ready(Arc<str>),
+    /// Why the transformation delivers nothing.
+    Failed(Box<NotDelivered>),
     /// The whole event in compact form ([`Facts::whole`]), made when
     /// first needed.
     Whole,
+}
+
+impl Body {
+    fn of(r: Result<Arc<str>, NotDelivered>) -> Body {
+        match r {
+            Ok(b) => Body::Ready(b),
+            Err(nd) => Body::Failed(Box::new(nd)),
+        }
+    }
 }
 
 /// What the deliveries of one event share.
@@ -215,6 +230,8 @@ enum Body {
 struct EventInfo {
     /// The event as read, trimmed.
     raw: Arc<str>,
+    /// When it was read: starts the clock of `MaximumEventAgeInSeconds`.
+    received: Instant,
     /// Whether some delivery sends the whole event.
     whole_wanted: bool,
     /// Computed from `raw` by the first thread that needs them (a
@@ -241,9 +258,10 @@ struct Facts {
 
 impl EventInfo {
     /// An event whose facts are known.
-    fn ready(facts: Facts) -> EventInfo {
+    fn ready(facts: Facts, received: Instant) -> EventInfo {
         EventInfo {
             raw: Arc::clone(&facts.text),
+            received,
             whole_wanted: facts.whole.is_some(),
             facts: OnceLock::from(facts),
         }
@@ -376,7 +394,8 @@ impl Job {
     /// The body, or why the transformation delivers nothing.
     pub fn body(&self) -> Result<&str, &NotDelivered> {
         match &self.body {
-            Body::Ready(b) => b.as_deref(),
+            Body::Ready(b) => Ok(b),
+            Body::Failed(nd) => Err(nd),
             Body::Whole => Ok(self.event.facts().whole.as_deref().unwrap_or("")),
         }
     }
@@ -714,6 +733,7 @@ impl Router {
         let info = if valid && !needs_tree {
             Arc::new(EventInfo {
                 raw: Arc::from(event_text.trim_matches(JSON_WS)),
+                received,
                 whole_wanted: needs_whole,
                 facts: OnceLock::new(),
             })
@@ -722,7 +742,7 @@ impl Router {
                 return false;
             };
             tree = t;
-            Arc::new(EventInfo::ready(facts))
+            Arc::new(EventInfo::ready(facts, received))
         };
         let empty = Value::Object(Vec::new());
         for &r in rules {
@@ -740,7 +760,7 @@ impl Router {
                 let body = match &slot.target.input {
                     TargetInput::Event => Body::Whole,
                     TargetInput::Constant(_) => {
-                        Body::Ready(Ok(slot.constant.clone().unwrap_or_else(|| Arc::from(""))))
+                        Body::Ready(slot.constant.clone().unwrap_or_else(|| Arc::from("")))
                     }
                     input => {
                         let ctx = ctx.get_or_insert_with(|| TransformContext {
@@ -748,7 +768,7 @@ impl Router {
                             rule_arn: info.rule_arn(&rule.name),
                             ingestion_time: info.facts().time.clone().unwrap_or_else(now_iso8601),
                         });
-                        Body::Ready(
+                        Body::of(
                             input
                                 .apply(tree.as_ref().unwrap_or(&empty), ctx)
                                 .map(Arc::from),
@@ -759,7 +779,6 @@ impl Router {
                     slot: s,
                     body,
                     event: Arc::clone(&info),
-                    received,
                     attempts: 0,
                     last_error: None,
                 });
@@ -789,22 +808,24 @@ impl Router {
             Some(id) => percent(id),
             None => hash_key(&text),
         };
-        let info = Arc::new(EventInfo::ready(Facts {
-            text,
-            id: event_id.map(str::to_string),
-            region: None,
-            account: None,
-            time: None,
-            key,
-            whole: None,
-        }));
+        let info = Arc::new(EventInfo::ready(
+            Facts {
+                text,
+                id: event_id.map(str::to_string),
+                region: None,
+                account: None,
+                time: None,
+                key,
+                whole: None,
+            },
+            received,
+        ));
         for (slot, body) in bodies {
             if *slot < self.shared.slots.len() {
                 out.push(Job {
                     slot: *slot,
-                    body: Body::Ready(Ok(Arc::clone(body))),
+                    body: Body::Ready(Arc::clone(body)),
                     event: Arc::clone(&info),
-                    received,
                     attempts: 0,
                     last_error: None,
                 });
@@ -853,7 +874,7 @@ impl Router {
                 continue;
             };
             // (Not `job.body()`: that would make a deferred body here.)
-            if let Body::Ready(Err(nd)) = &job.body {
+            if let Body::Failed(nd) = &job.body {
                 slot.stats.matched.fetch_add(1, Ordering::Relaxed);
                 let f = Failure {
                     code: ErrorCode::TransformationFailed,
@@ -1134,10 +1155,15 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 }
                 if expired {
                     while let Some(mut r) = st.retries.pop() {
-                        let (code, message) = r.job.last_error.take().unwrap_or((
-                            ErrorCode::Timeout,
-                            "the drain timeout passed while waiting for a retry".into(),
-                        ));
+                        let (code, message) = r.job.last_error.take().map_or_else(
+                            || {
+                                (
+                                    ErrorCode::Timeout,
+                                    "the drain timeout passed while waiting for a retry".into(),
+                                )
+                            },
+                            |e| *e,
+                        );
                         failed.push((
                             r.job,
                             Failure {
@@ -1269,8 +1295,8 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 Err(Some("MaximumRetryAttempts"))
             } else {
                 let due = now + backoff(&shared.config, job.attempts, &mut rng);
-                let limit =
-                    job.received + Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
+                let limit = job.event.received
+                    + Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
                 if due > limit {
                     Err(Some("MaximumEventAgeInSeconds"))
                 } else {
@@ -1279,7 +1305,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             };
             match condition {
                 Ok(due) => {
-                    job.last_error = Some((e.code, e.message));
+                    job.last_error = Some(Box::new((e.code, e.message)));
                     again.push((due, job));
                 }
                 Err(condition) => failed.push((
