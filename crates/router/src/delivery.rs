@@ -269,6 +269,19 @@ impl EventInfo {
 
     fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| {
+            // Most events have no whitespace and no escape at all: one
+            // look says the text is its own display text and, unless an
+            // object repeats a key, its own compact form.
+            let b = self.raw.as_bytes();
+            if memchr::memchr3(b' ', b'\t', b'\r', b).is_none()
+                && memchr::memchr2(b'\\', b'\n', b).is_none()
+            {
+                if let Some(top) = canonical_plain(b) {
+                    let text = Arc::clone(&self.raw);
+                    let whole = self.whole_wanted.then(|| Arc::clone(&text));
+                    return Facts::of(text, top, whole);
+                }
+            }
             // `raw` is trimmed: without line breaks it is the display
             // text, shared rather than copied.
             let text = if memchr::memchr2(b'\n', b'\r', self.raw.as_bytes()).is_some() {
@@ -319,7 +332,16 @@ fn display_text(event_text: &str) -> Arc<str> {
 
 /// `h64-` and the stable hash of the event text.
 fn hash_key(text: &str) -> String {
-    format!("h64-{:016x}", stable_hash(text.as_bytes()))
+    // As `format!("h64-{:016x}", hash)`, without the formatting machinery.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let h = stable_hash(text.as_bytes());
+    let mut key = String::with_capacity(20);
+    key.push_str("h64-");
+    for k in (0..16).rev() {
+        let nibble = ((h >> (4 * k)) & 15) as usize;
+        key.push(char::from(HEX.get(nibble).copied().unwrap_or(b'0')));
+    }
+    key
 }
 
 /// The facts of an event (and its tree when `needs_tree`), or `None` when
@@ -372,11 +394,17 @@ fn compute_facts_of(
         }
         tree = Some(v);
     }
-    let key = match &top.id {
-        Some(id) => percent(id),
-        None => hash_key(&text),
-    };
-    Some((
+    Some((Facts::of(text, top, whole), tree))
+}
+
+impl Facts {
+    /// The facts of an event with display text `text`, top-level fields
+    /// `top` and compact form `whole`.
+    fn of(text: Arc<str>, top: Top, whole: Option<Arc<str>>) -> Facts {
+        let key = match &top.id {
+            Some(id) => percent(id),
+            None => hash_key(&text),
+        };
         Facts {
             text,
             id: top.id,
@@ -385,9 +413,8 @@ fn compute_facts_of(
             time: top.time,
             key,
             whole,
-        },
-        tree,
-    ))
+        }
+    }
 }
 
 impl Job {
@@ -1268,6 +1295,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
         let now = Instant::now();
         let mut again: Vec<(Instant, Job)> = Vec::new();
         let mut results_iter = results.drain(..);
+        let mut delivered = 0u64;
         for mut job in batch.drain(..) {
             job.attempts += 1;
             let res = results_iter.next().unwrap_or_else(|| {
@@ -1278,7 +1306,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             });
             let e = match res {
                 Ok(()) => {
-                    slot.stats.delivered.fetch_add(1, Ordering::SeqCst);
+                    delivered += 1;
                     continue;
                 }
                 Err(e) => e,
@@ -1319,6 +1347,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             }
         }
         drop(results_iter);
+        slot.stats.delivered.fetch_add(delivered, Ordering::SeqCst);
         if !again.is_empty() {
             let mut st = lock(&slot.state);
             for (due, job) in again {
@@ -1616,10 +1645,22 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
 /// closing quote is right before it), and only objects need tracking:
 /// keys belong to the innermost open one.
 fn canonical_plain(b: &[u8]) -> Option<Top> {
-    // Per open object: where its keys start in `keys`.
-    let mut frames: Vec<usize> = Vec::with_capacity(8);
-    // (length, first and last byte; the key): cheap to compare.
-    let mut keys: Vec<(u64, &[u8])> = Vec::with_capacity(32);
+    // Small fixed-size stacks (no allocation, no growth checks, little
+    // to clear); deeper events, more keys open at once or longer keys
+    // (`None`) take the general path.
+    const DEPTH: usize = 32;
+    const KEYS: usize = 128;
+    // Per open object: where its keys start in `fps` and `starts`.
+    let mut frames = [0u8; DEPTH];
+    let mut depth = 0usize;
+    // Per key: its length, first and last byte (cheap to compare), and
+    // where it starts in `b`.
+    let mut fps = [0u32; KEYS];
+    let mut starts = [0u32; KEYS];
+    let mut nkeys = 0usize;
+    if b.len() > u32::MAX as usize {
+        return None;
+    }
     let mut top = Top::default();
     // Top-level members only of a top-level object (not of objects in a
     // top-level array).
@@ -1653,8 +1694,14 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
             let i = base + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             match b.get(i) {
-                Some(b'{') => frames.push(keys.len()),
-                Some(b'}') => keys.truncate(frames.pop()?),
+                Some(b'{') => {
+                    *frames.get_mut(depth)? = nkeys as u8;
+                    depth += 1;
+                }
+                Some(b'}') => {
+                    depth = depth.checked_sub(1)?;
+                    nkeys = *frames.get(depth)? as usize;
+                }
                 _ => {
                     // ':' right after a key's closing quote; the quote
                     // before that one opens the key.
@@ -1668,16 +1715,29 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
                         b.get(..close)?.iter().rposition(|&c| c == b'"')?
                     };
                     let s = b.get(open + 1..close)?;
-                    let from = *frames.last()?;
-                    let own = keys.get(from..).unwrap_or(&[]);
-                    let fp = (s.len() as u64)
-                        | s.first().map_or(0, |&c| u64::from(c) << 32)
-                        | s.last().map_or(0, |&c| u64::from(c) << 40);
-                    if own.len() >= 256 || own.iter().any(|&(f, k)| f == fp && k == s) {
-                        return None;
+                    let from = usize::from(*frames.get(depth.checked_sub(1)?)?);
+                    let len = u16::try_from(s.len()).ok()?;
+                    let fp = u32::from(len)
+                        | s.first().map_or(0, |&c| u32::from(c) << 16)
+                        | s.last().map_or(0, |&c| u32::from(c) << 24);
+                    let own = fps.get(from..nkeys)?;
+                    if let Some(k) = own.iter().position(|&f| f == fp) {
+                        // Maybe a repeat: compare it and the rest.
+                        let repeat =
+                            own.iter()
+                                .zip(starts.get(from..nkeys)?)
+                                .skip(k)
+                                .any(|(&f, &st)| {
+                                    f == fp && b.get(st as usize..st as usize + s.len()) == Some(s)
+                                });
+                        if repeat {
+                            return None;
+                        }
                     }
-                    keys.push((fp, s));
-                    if frames.len() == 1 && top_object && b.get(i + 1) == Some(&b'"') {
+                    *fps.get_mut(nkeys)? = fp;
+                    *starts.get_mut(nkeys)? = (open + 1) as u32;
+                    nkeys += 1;
+                    if depth == 1 && top_object && b.get(i + 1) == Some(&b'"') {
                         let slot = match s {
                             b"id" => &mut top.id,
                             b"region" => &mut top.region,
@@ -1695,7 +1755,7 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
         }
         base += 64;
     }
-    frames.is_empty().then_some(top)
+    (depth == 0).then_some(top)
 }
 
 /// Writes the event as compact JSON (as `transform::to_compact` of its
@@ -1867,6 +1927,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spec_6_hash_keys_are_h64_and_sixteen_hex_digits() {
+        for text in ["", "{}", r#"{"a":1}"#, "x".repeat(200).as_str()] {
+            let want = format!("h64-{:016x}", stable_hash(text.as_bytes()));
+            assert_eq!(hash_key(text), want);
+        }
+    }
+
+    #[test]
     fn iso_dates() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
@@ -1947,6 +2015,39 @@ mod tests {
         // The same key in sibling objects is fine.
         let (mut out, mut top) = (String::new(), Top::default());
         assert!(compact_stream(r#"[{"a":1},{"a":2}]"#, true, &mut out, &mut top).is_some());
+    }
+
+    #[test]
+    fn deferred_whole_event_is_the_trees_compact_form_past_the_plain_scans_limits() {
+        // More keys open at once than the plain scan holds, deeper than
+        // its stack, a key longer than it compares, a repeat after many
+        // keys: the general path still writes the tree's compact form.
+        let many: Vec<String> = (0..300).map(|i| format!("\"k{i}\":{i}")).collect();
+        let deep = format!("{}1{}", "{\"d\":[".repeat(40), "]}".repeat(40));
+        let long = format!("{{\"{}\":1,\"b\":2}}", "x".repeat(70_000));
+        let cases = [
+            format!("{{{}}}", many.join(",")),
+            format!("{{{},\"k7\":\"again\"}}", many.join(",")),
+            format!(
+                "{{\"o\":{{{}}},\"p\":{{{}}}}}",
+                many.join(","),
+                many.join(",")
+            ),
+            deep,
+            long,
+            r#"{"a":1,"b":{"a":2},"a":3}"#.to_string(),
+        ];
+        for e in &cases {
+            let info = EventInfo {
+                raw: Arc::from(e.as_str()),
+                received: Instant::now(),
+                whole_wanted: true,
+                facts: OnceLock::new(),
+            };
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let want = transform::to_compact(&tree);
+            assert_eq!(info.facts().whole.as_deref(), Some(want.as_str()));
+        }
     }
 
     #[test]
