@@ -573,12 +573,15 @@ impl Worker {
             self.event(job, block.input, this, line, &mut out, &mut err);
         }
         self.bytes += block.len as u64;
+        // The next block likely makes as many deliveries: room for them up
+        // front, not grown (and copied) step by step.
+        let room = self.jobs.len();
         Done {
             seq: block.seq,
             next_line: line_no,
             out,
             err,
-            jobs: std::mem::take(&mut self.jobs),
+            jobs: std::mem::replace(&mut self.jobs, Vec::with_capacity(room)),
             buf: Vec::new(),
         }
     }
@@ -706,16 +709,27 @@ fn read_blocks(
             Input::Stdin => Box::new(io::stdin().lock()),
             Input::File(p) => match std::fs::File::open(p) {
                 Ok(f) => {
-                    // The router reads as events come (and stops on
-                    // Ctrl-C); plain matching maps the file whole.
-                    let map = if job.mmap && routing.is_none() {
-                        map_file(&f)
-                    } else {
-                        None
-                    };
+                    // A mapped file is handed on block by block; the
+                    // router stops between blocks on Ctrl-C.
+                    let map = if job.mmap { map_file(&f) } else { None };
                     if let Some(map) = map {
-                        seq =
-                            emit_mapped(Arc::new(map), k, seq, count_lines, &mut pool, &mut emit)?;
+                        let stop = || {
+                            routing.is_some_and(|r| {
+                                matches!(r.wait_for_input(false, true), crate::route::Wait::Stop)
+                            })
+                        };
+                        match emit_mapped(
+                            Arc::new(map),
+                            k,
+                            seq,
+                            count_lines,
+                            &mut pool,
+                            &mut emit,
+                            stop,
+                        )? {
+                            (next, false) => seq = next,
+                            (_, true) => break,
+                        }
                         continue;
                     }
                     Box::new(f)
@@ -852,7 +866,9 @@ fn read_blocks(
 
 /// Hands on a mapped file as blocks of whole lines (a line longer than a
 /// block makes a longer block: nothing is copied, and the workers report
-/// lines over `--max-line-bytes`). Returns the next block number.
+/// lines over `--max-line-bytes`). Before each block it asks `stop`
+/// (the router's Ctrl-C). Returns the next block number and whether
+/// `stop` said to stop.
 fn emit_mapped(
     map: Arc<memmap2::Mmap>,
     input: usize,
@@ -860,11 +876,15 @@ fn emit_mapped(
     count_lines: bool,
     pool: &mut Pool,
     emit: &mut impl FnMut(Block, &mut Pool) -> Result<(), Stop>,
-) -> Result<u64, Stop> {
+    stop: impl Fn() -> bool,
+) -> Result<(u64, bool), Stop> {
     let total = map.len();
     let mut start = 0usize;
     let mut line = 1usize;
     while start < total {
+        if stop() {
+            return Ok((seq, true));
+        }
         let mut end = (start + BLOCK).min(total);
         if end < total {
             end =
@@ -891,7 +911,7 @@ fn emit_mapped(
         line += lines;
         start = end;
     }
-    Ok(seq)
+    Ok((seq, false))
 }
 
 /// Reads and drops the rest of a line of which `seen` bytes were read.

@@ -189,25 +189,40 @@ impl Summary {
 }
 
 /// One (event, rule, target) delivery, made by [`Router::prepare`].
+///
+/// Small (48 bytes): a block of events makes tens of thousands of jobs
+/// that are moved from the matcher to the queues to the delivery
+/// threads; what is rare (a failed transformation, a retry's last error)
+/// is boxed and what the event's deliveries share is in [`EventInfo`].
 #[derive(Debug)]
 pub struct Job {
     slot: usize,
     body: Body,
     event: Arc<EventInfo>,
-    received: Instant,
     attempts: u32,
     /// The last attempt's failure, while a retry waits.
-    last_error: Option<(ErrorCode, String)>,
+    last_error: Option<Box<(ErrorCode, String)>>,
 }
 
 /// A job's body.
 #[derive(Debug)]
 enum Body {
-    /// Made by [`Router::prepare`] (or the caller), or why there is none.
-    Ready(Result<Arc<str>, NotDelivered>),
+    /// Made by [`Router::prepare`] (or the caller).
+    Ready(Arc<str>),
+    /// Why the transformation delivers nothing.
+    Failed(Box<NotDelivered>),
     /// The whole event in compact form ([`Facts::whole`]), made when
     /// first needed.
     Whole,
+}
+
+impl Body {
+    fn of(r: Result<Arc<str>, NotDelivered>) -> Body {
+        match r {
+            Ok(b) => Body::Ready(b),
+            Err(nd) => Body::Failed(Box::new(nd)),
+        }
+    }
 }
 
 /// What the deliveries of one event share.
@@ -215,6 +230,8 @@ enum Body {
 struct EventInfo {
     /// The event as read, trimmed.
     raw: Arc<str>,
+    /// When it was read: starts the clock of `MaximumEventAgeInSeconds`.
+    received: Instant,
     /// Whether some delivery sends the whole event.
     whole_wanted: bool,
     /// Computed from `raw` by the first thread that needs them (a
@@ -241,9 +258,10 @@ struct Facts {
 
 impl EventInfo {
     /// An event whose facts are known.
-    fn ready(facts: Facts) -> EventInfo {
+    fn ready(facts: Facts, received: Instant) -> EventInfo {
         EventInfo {
             raw: Arc::clone(&facts.text),
+            received,
             whole_wanted: facts.whole.is_some(),
             facts: OnceLock::from(facts),
         }
@@ -251,6 +269,19 @@ impl EventInfo {
 
     fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| {
+            // Most events have no whitespace and no escape at all: one
+            // look says the text is its own display text and, unless an
+            // object repeats a key, its own compact form.
+            let b = self.raw.as_bytes();
+            if memchr::memchr3(b' ', b'\t', b'\r', b).is_none()
+                && memchr::memchr2(b'\\', b'\n', b).is_none()
+            {
+                if let Some(top) = canonical_plain(b) {
+                    let text = Arc::clone(&self.raw);
+                    let whole = self.whole_wanted.then(|| Arc::clone(&text));
+                    return Facts::of(text, top, whole);
+                }
+            }
             // `raw` is trimmed: without line breaks it is the display
             // text, shared rather than copied.
             let text = if memchr::memchr2(b'\n', b'\r', self.raw.as_bytes()).is_some() {
@@ -301,7 +332,16 @@ fn display_text(event_text: &str) -> Arc<str> {
 
 /// `h64-` and the stable hash of the event text.
 fn hash_key(text: &str) -> String {
-    format!("h64-{:016x}", stable_hash(text.as_bytes()))
+    // As `format!("h64-{:016x}", hash)`, without the formatting machinery.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let h = stable_hash(text.as_bytes());
+    let mut key = String::with_capacity(20);
+    key.push_str("h64-");
+    for k in (0..16).rev() {
+        let nibble = ((h >> (4 * k)) & 15) as usize;
+        key.push(char::from(HEX.get(nibble).copied().unwrap_or(b'0')));
+    }
+    key
 }
 
 /// The facts of an event (and its tree when `needs_tree`), or `None` when
@@ -354,11 +394,17 @@ fn compute_facts_of(
         }
         tree = Some(v);
     }
-    let key = match &top.id {
-        Some(id) => percent(id),
-        None => hash_key(&text),
-    };
-    Some((
+    Some((Facts::of(text, top, whole), tree))
+}
+
+impl Facts {
+    /// The facts of an event with display text `text`, top-level fields
+    /// `top` and compact form `whole`.
+    fn of(text: Arc<str>, top: Top, whole: Option<Arc<str>>) -> Facts {
+        let key = match &top.id {
+            Some(id) => percent(id),
+            None => hash_key(&text),
+        };
         Facts {
             text,
             id: top.id,
@@ -367,16 +413,16 @@ fn compute_facts_of(
             time: top.time,
             key,
             whole,
-        },
-        tree,
-    ))
+        }
+    }
 }
 
 impl Job {
     /// The body, or why the transformation delivers nothing.
     pub fn body(&self) -> Result<&str, &NotDelivered> {
         match &self.body {
-            Body::Ready(b) => b.as_deref(),
+            Body::Ready(b) => Ok(b),
+            Body::Failed(nd) => Err(nd),
             Body::Whole => Ok(self.event.facts().whole.as_deref().unwrap_or("")),
         }
     }
@@ -714,6 +760,7 @@ impl Router {
         let info = if valid && !needs_tree {
             Arc::new(EventInfo {
                 raw: Arc::from(event_text.trim_matches(JSON_WS)),
+                received,
                 whole_wanted: needs_whole,
                 facts: OnceLock::new(),
             })
@@ -722,7 +769,7 @@ impl Router {
                 return false;
             };
             tree = t;
-            Arc::new(EventInfo::ready(facts))
+            Arc::new(EventInfo::ready(facts, received))
         };
         let empty = Value::Object(Vec::new());
         for &r in rules {
@@ -740,7 +787,7 @@ impl Router {
                 let body = match &slot.target.input {
                     TargetInput::Event => Body::Whole,
                     TargetInput::Constant(_) => {
-                        Body::Ready(Ok(slot.constant.clone().unwrap_or_else(|| Arc::from(""))))
+                        Body::Ready(slot.constant.clone().unwrap_or_else(|| Arc::from("")))
                     }
                     input => {
                         let ctx = ctx.get_or_insert_with(|| TransformContext {
@@ -748,7 +795,7 @@ impl Router {
                             rule_arn: info.rule_arn(&rule.name),
                             ingestion_time: info.facts().time.clone().unwrap_or_else(now_iso8601),
                         });
-                        Body::Ready(
+                        Body::of(
                             input
                                 .apply(tree.as_ref().unwrap_or(&empty), ctx)
                                 .map(Arc::from),
@@ -759,7 +806,6 @@ impl Router {
                     slot: s,
                     body,
                     event: Arc::clone(&info),
-                    received,
                     attempts: 0,
                     last_error: None,
                 });
@@ -789,22 +835,24 @@ impl Router {
             Some(id) => percent(id),
             None => hash_key(&text),
         };
-        let info = Arc::new(EventInfo::ready(Facts {
-            text,
-            id: event_id.map(str::to_string),
-            region: None,
-            account: None,
-            time: None,
-            key,
-            whole: None,
-        }));
+        let info = Arc::new(EventInfo::ready(
+            Facts {
+                text,
+                id: event_id.map(str::to_string),
+                region: None,
+                account: None,
+                time: None,
+                key,
+                whole: None,
+            },
+            received,
+        ));
         for (slot, body) in bodies {
             if *slot < self.shared.slots.len() {
                 out.push(Job {
                     slot: *slot,
-                    body: Body::Ready(Ok(Arc::clone(body))),
+                    body: Body::Ready(Arc::clone(body)),
                     event: Arc::clone(&info),
-                    received,
                     attempts: 0,
                     last_error: None,
                 });
@@ -853,7 +901,7 @@ impl Router {
                 continue;
             };
             // (Not `job.body()`: that would make a deferred body here.)
-            if let Body::Ready(Err(nd)) = &job.body {
+            if let Body::Failed(nd) = &job.body {
                 slot.stats.matched.fetch_add(1, Ordering::Relaxed);
                 let f = Failure {
                     code: ErrorCode::TransformationFailed,
@@ -1134,10 +1182,15 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 }
                 if expired {
                     while let Some(mut r) = st.retries.pop() {
-                        let (code, message) = r.job.last_error.take().unwrap_or((
-                            ErrorCode::Timeout,
-                            "the drain timeout passed while waiting for a retry".into(),
-                        ));
+                        let (code, message) = r.job.last_error.take().map_or_else(
+                            || {
+                                (
+                                    ErrorCode::Timeout,
+                                    "the drain timeout passed while waiting for a retry".into(),
+                                )
+                            },
+                            |e| *e,
+                        );
                         failed.push((
                             r.job,
                             Failure {
@@ -1242,6 +1295,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
         let now = Instant::now();
         let mut again: Vec<(Instant, Job)> = Vec::new();
         let mut results_iter = results.drain(..);
+        let mut delivered = 0u64;
         for mut job in batch.drain(..) {
             job.attempts += 1;
             let res = results_iter.next().unwrap_or_else(|| {
@@ -1252,7 +1306,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             });
             let e = match res {
                 Ok(()) => {
-                    slot.stats.delivered.fetch_add(1, Ordering::SeqCst);
+                    delivered += 1;
                     continue;
                 }
                 Err(e) => e,
@@ -1269,8 +1323,8 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 Err(Some("MaximumRetryAttempts"))
             } else {
                 let due = now + backoff(&shared.config, job.attempts, &mut rng);
-                let limit =
-                    job.received + Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
+                let limit = job.event.received
+                    + Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
                 if due > limit {
                     Err(Some("MaximumEventAgeInSeconds"))
                 } else {
@@ -1279,7 +1333,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             };
             match condition {
                 Ok(due) => {
-                    job.last_error = Some((e.code, e.message));
+                    job.last_error = Some(Box::new((e.code, e.message)));
                     again.push((due, job));
                 }
                 Err(condition) => failed.push((
@@ -1293,6 +1347,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             }
         }
         drop(results_iter);
+        slot.stats.delivered.fetch_add(delivered, Ordering::SeqCst);
         if !again.is_empty() {
             let mut st = lock(&slot.state);
             for (due, job) in again {
@@ -1590,10 +1645,22 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
 /// closing quote is right before it), and only objects need tracking:
 /// keys belong to the innermost open one.
 fn canonical_plain(b: &[u8]) -> Option<Top> {
-    // Per open object: where its keys start in `keys`.
-    let mut frames: Vec<usize> = Vec::with_capacity(8);
-    // (length, first and last byte; the key): cheap to compare.
-    let mut keys: Vec<(u64, &[u8])> = Vec::with_capacity(32);
+    // Small fixed-size stacks (no allocation, no growth checks, little
+    // to clear); deeper events, more keys open at once or longer keys
+    // (`None`) take the general path.
+    const DEPTH: usize = 32;
+    const KEYS: usize = 128;
+    // Per open object: where its keys start in `fps` and `starts`.
+    let mut frames = [0u8; DEPTH];
+    let mut depth = 0usize;
+    // Per key: its length, first and last byte (cheap to compare), and
+    // where it starts in `b`.
+    let mut fps = [0u32; KEYS];
+    let mut starts = [0u32; KEYS];
+    let mut nkeys = 0usize;
+    if b.len() > u32::MAX as usize {
+        return None;
+    }
     let mut top = Top::default();
     // Top-level members only of a top-level object (not of objects in a
     // top-level array).
@@ -1627,8 +1694,14 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
             let i = base + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             match b.get(i) {
-                Some(b'{') => frames.push(keys.len()),
-                Some(b'}') => keys.truncate(frames.pop()?),
+                Some(b'{') => {
+                    *frames.get_mut(depth)? = nkeys as u8;
+                    depth += 1;
+                }
+                Some(b'}') => {
+                    depth = depth.checked_sub(1)?;
+                    nkeys = *frames.get(depth)? as usize;
+                }
                 _ => {
                     // ':' right after a key's closing quote; the quote
                     // before that one opens the key.
@@ -1642,16 +1715,29 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
                         b.get(..close)?.iter().rposition(|&c| c == b'"')?
                     };
                     let s = b.get(open + 1..close)?;
-                    let from = *frames.last()?;
-                    let own = keys.get(from..).unwrap_or(&[]);
-                    let fp = (s.len() as u64)
-                        | s.first().map_or(0, |&c| u64::from(c) << 32)
-                        | s.last().map_or(0, |&c| u64::from(c) << 40);
-                    if own.len() >= 256 || own.iter().any(|&(f, k)| f == fp && k == s) {
-                        return None;
+                    let from = usize::from(*frames.get(depth.checked_sub(1)?)?);
+                    let len = u16::try_from(s.len()).ok()?;
+                    let fp = u32::from(len)
+                        | s.first().map_or(0, |&c| u32::from(c) << 16)
+                        | s.last().map_or(0, |&c| u32::from(c) << 24);
+                    let own = fps.get(from..nkeys)?;
+                    if let Some(k) = own.iter().position(|&f| f == fp) {
+                        // Maybe a repeat: compare it and the rest.
+                        let repeat =
+                            own.iter()
+                                .zip(starts.get(from..nkeys)?)
+                                .skip(k)
+                                .any(|(&f, &st)| {
+                                    f == fp && b.get(st as usize..st as usize + s.len()) == Some(s)
+                                });
+                        if repeat {
+                            return None;
+                        }
                     }
-                    keys.push((fp, s));
-                    if frames.len() == 1 && top_object && b.get(i + 1) == Some(&b'"') {
+                    *fps.get_mut(nkeys)? = fp;
+                    *starts.get_mut(nkeys)? = (open + 1) as u32;
+                    nkeys += 1;
+                    if depth == 1 && top_object && b.get(i + 1) == Some(&b'"') {
                         let slot = match s {
                             b"id" => &mut top.id,
                             b"region" => &mut top.region,
@@ -1669,7 +1755,7 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
         }
         base += 64;
     }
-    frames.is_empty().then_some(top)
+    (depth == 0).then_some(top)
 }
 
 /// Writes the event as compact JSON (as `transform::to_compact` of its
@@ -1841,6 +1927,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spec_6_hash_keys_are_h64_and_sixteen_hex_digits() {
+        for text in ["", "{}", r#"{"a":1}"#, "x".repeat(200).as_str()] {
+            let want = format!("h64-{:016x}", stable_hash(text.as_bytes()));
+            assert_eq!(hash_key(text), want);
+        }
+    }
+
+    #[test]
     fn iso_dates() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
@@ -1921,6 +2015,39 @@ mod tests {
         // The same key in sibling objects is fine.
         let (mut out, mut top) = (String::new(), Top::default());
         assert!(compact_stream(r#"[{"a":1},{"a":2}]"#, true, &mut out, &mut top).is_some());
+    }
+
+    #[test]
+    fn deferred_whole_event_is_the_trees_compact_form_past_the_plain_scans_limits() {
+        // More keys open at once than the plain scan holds, deeper than
+        // its stack, a key longer than it compares, a repeat after many
+        // keys: the general path still writes the tree's compact form.
+        let many: Vec<String> = (0..300).map(|i| format!("\"k{i}\":{i}")).collect();
+        let deep = format!("{}1{}", "{\"d\":[".repeat(40), "]}".repeat(40));
+        let long = format!("{{\"{}\":1,\"b\":2}}", "x".repeat(70_000));
+        let cases = [
+            format!("{{{}}}", many.join(",")),
+            format!("{{{},\"k7\":\"again\"}}", many.join(",")),
+            format!(
+                "{{\"o\":{{{}}},\"p\":{{{}}}}}",
+                many.join(","),
+                many.join(",")
+            ),
+            deep,
+            long,
+            r#"{"a":1,"b":{"a":2},"a":3}"#.to_string(),
+        ];
+        for e in &cases {
+            let info = EventInfo {
+                raw: Arc::from(e.as_str()),
+                received: Instant::now(),
+                whole_wanted: true,
+                facts: OnceLock::new(),
+            };
+            let tree = evmatch_json::parse_value(e).unwrap();
+            let want = transform::to_compact(&tree);
+            assert_eq!(info.facts().whole.as_deref(), Some(want.as_str()));
+        }
     }
 
     #[test]

@@ -116,13 +116,18 @@ fn write_body(d: &Delivery<'_>, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-fn json_str(s: &str, out: &mut Vec<u8>) {
-    // Keys and ids rarely need escaping: copy them as they are (the test
-    // without early exit, which the compiler turns into vector code).
-    let plain = !s.bytes().fold(false, |bad, b| {
+/// Whether some byte of `s` is a control, `"` or `\\` (JSON escapes
+/// it). A test without early exit, which the compiler turns into vector
+/// code: keys and ids are short and rarely need escaping.
+fn needs_escape(s: &[u8]) -> bool {
+    s.iter().fold(false, |bad, &b| {
         bad | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if plain {
+    })
+}
+
+fn json_str(s: &str, out: &mut Vec<u8>) {
+    // Keys and ids rarely need escaping: copy them as they are.
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -233,7 +238,13 @@ impl Deliver for LineTarget {
         // write). Each record's `}\n` and the next one's head are one
         // slice, so a delivery takes two.
         let tail: &[u8] = if self.raw { b"\n" } else { b"}\n" };
-        let mut own = Vec::with_capacity(batch.len() * 96);
+        let mut own = Vec::with_capacity(
+            batch.len()
+                * (64
+                    + batch.first().map_or(0, |d| {
+                        d.idempotency_key.len() + d.rule_name.len() + d.target_id.len()
+                    })),
+        );
         // Per delivery with its body in place: where its head ends in `own`.
         let mut cuts: Vec<(usize, &[u8])> = Vec::with_capacity(batch.len());
         // The rule and target part, once per run of equal ones.
@@ -241,9 +252,11 @@ impl Deliver for LineTarget {
         for d in batch {
             let in_place = d.body_is_json || self.raw;
             if !self.raw {
+                // (The same strings, mostly: compared by address first.)
+                let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
                 if !mid
                     .as_ref()
-                    .is_some_and(|(r, t, _)| *r == d.rule_name && *t == d.target_id)
+                    .is_some_and(|(r, t, _)| same(r, d.rule_name) && same(t, d.target_id))
                 {
                     mid = Some((d.rule_name, d.target_id, middle(d)));
                 }
@@ -283,13 +296,14 @@ impl Deliver for LineTarget {
             },
             Err(_) => Err(std::io::Error::other("a delivery thread panicked")),
         };
-        for _ in batch {
-            results.push(written.as_ref().map(|_| ()).map_err(|e| {
-                DeliveryError::new(
-                    ErrorCode::Other,
-                    format!("cannot write to {}: {e}", self.name),
-                )
-            }));
+        match written {
+            Ok(()) => results.extend(std::iter::repeat_with(|| Ok(())).take(batch.len())),
+            Err(e) => {
+                let message = format!("cannot write to {}: {e}", self.name);
+                for _ in batch {
+                    results.push(Err(DeliveryError::new(ErrorCode::Other, message.clone())));
+                }
+            }
         }
     }
 
@@ -444,6 +458,31 @@ fn kill_group(child: &mut std::process::Child) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn needs_escape_agrees_with_the_byte_test() {
+        let naive = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        let specials = [
+            0u8, 0x1f, 0x20, b'"', b'\\', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff,
+        ];
+        for len in 0..20 {
+            for pos in 0..len.max(1) {
+                for &c in &specials {
+                    let mut v = vec![b'a'; len];
+                    if let Some(x) = v.get_mut(pos) {
+                        *x = c;
+                    }
+                    assert_eq!(needs_escape(&v), naive(&v), "{v:?}");
+                }
+            }
+        }
+        let mut o = Vec::new();
+        json_str("h64-0123456789abcdef/r%20x/t", &mut o);
+        assert_eq!(o, b"\"h64-0123456789abcdef/r%20x/t\"");
+        o.clear();
+        json_str("long key with a \"quote\" in it", &mut o);
+        assert_eq!(o, br#""long key with a \"quote\" in it""#);
+    }
 
     fn d<'a>(body: &'a str, json: bool) -> Delivery<'a> {
         Delivery {
