@@ -824,6 +824,14 @@ impl Machine {
                 s.paths_seen += 1;
             }
         }
+        if let LeafRef::RawNum(text) = leaf {
+            if info.absence_conds == 0
+                && info.nontrigger == 0
+                && self.plain_number(s, &info.index, text)
+            {
+                return;
+            }
+        }
         // The atoms first: a leaf that meets none, on a path without
         // absence or kept conditions, leaves no record at all.
         let mut hits = std::mem::take(&mut s.hits);
@@ -974,6 +982,55 @@ impl Machine {
                 }
             }
         }
+    }
+
+    /// The whole of a plain number's leaf when that is simple: on a path
+    /// whose number hits all come from the slot table, a literal whose
+    /// slot holds only atoms that are unused or the sole condition of a
+    /// branch. Those branches match outright (if the literal is
+    /// comparable, SPEC.md §3.2) and nothing is recorded. `false`: not
+    /// handled, nothing done (`leaf` goes the general way).
+    #[inline]
+    fn plain_number(&self, s: &mut Scratch, index: &ValueIndex, text: &str) -> bool {
+        if !index.slot_only_numbers() {
+            return false;
+        }
+        let Some(lit) = crate::scan::plain_literal(text) else {
+            return false;
+        };
+        let Some((slot, exact)) = index.text_slot(text, &lit) else {
+            return false;
+        };
+        let (vals, _) = index.slot_atoms(slot);
+        let mut open = false;
+        for &a in vals {
+            match self.atom_gate.get(a as usize).copied() {
+                Some(GATE_NEVER) => {}
+                Some(b) if b < GATE_SLOW => {
+                    open |= s.branch_epoch.get(b as usize) != Some(&s.epoch);
+                }
+                _ => return false,
+            }
+        }
+        if !open {
+            return true;
+        }
+        let comparable = exact
+            || match lit.sig {
+                0..=15 => true,
+                16 | 17 => crate::scan::comparable(text).is_some(),
+                _ => false,
+            };
+        if comparable {
+            for &a in vals {
+                if let Some(b) = self.atom_gate.get(a as usize).copied() {
+                    if b < GATE_SLOW {
+                        self.solo_hit(s, b);
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// The atoms a number meets, deciding whether its literal is

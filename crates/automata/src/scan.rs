@@ -841,6 +841,21 @@ pub(crate) struct PlainLit {
     pub(crate) head: u64,
     /// `significant_digits` of the literal.
     pub(crate) sig: usize,
+    /// The literal's place as two words whose order is number order up to
+    /// the first eight bytes after the sign (see [`order_words`]).
+    pub(crate) order: (u64, u64),
+}
+
+/// Two words ordering plain literals and bound keys by value as far as
+/// their sign, integer length and first eight bytes tell: equal words mean
+/// the full texts must be compared.
+#[inline(always)]
+pub(crate) fn order_words(neg: bool, int_len: u64, head: u64) -> (u64, u64) {
+    if neg {
+        (!int_len & (u64::MAX >> 1), !head)
+    } else {
+        ((1 << 63) | int_len.min(u64::MAX >> 1), head)
+    }
 }
 
 /// Eight bytes of `b` from `i`, little-endian.
@@ -890,11 +905,13 @@ pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
     } else {
         int_len + frac_len
     };
+    let head = w0.swap_bytes();
     Some(PlainLit {
         neg,
         int_len,
-        head: w0.swap_bytes(),
+        head,
         sig,
+        order: order_words(neg, int_len as u64, head),
     })
 }
 

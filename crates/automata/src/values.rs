@@ -668,6 +668,8 @@ pub(crate) struct ValueIndex {
     slots: Option<NumSlots>,
     /// Per bound, its shortest decimal as a [`BoundKey`] (with `slots`).
     bound_keys: Vec<BoundKey>,
+    /// Per bound key, its [`order_words`](crate::scan::order_words).
+    bound_order: Vec<(u64, u64)>,
     /// The number of atoms registered.
     atoms: usize,
 }
@@ -682,6 +684,13 @@ impl ValueIndex {
     /// Whether values at this path need their comparable number.
     pub(crate) fn wants_numbers(&self) -> bool {
         !self.num_value.is_empty() || !self.ranges.is_empty() || !self.exclusions.numbers.is_empty()
+    }
+
+    /// Whether every hit of a plain number here comes from its slot: no
+    /// `exists`, no literal-text atoms, no anything-but.
+    #[inline]
+    pub(crate) fn slot_only_numbers(&self) -> bool {
+        self.present.is_empty() && self.num_text.is_empty() && self.anything_but.is_empty()
     }
 
     /// Whether the path has atoms at all.
@@ -867,6 +876,11 @@ impl ValueIndex {
         } else {
             Vec::new()
         };
+        self.bound_order = self
+            .bound_keys
+            .iter()
+            .map(|k| crate::scan::order_words(k.neg, k.int_len as u64, k.words[0]))
+            .collect();
         self.bounds = bounds;
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
@@ -1017,6 +1031,21 @@ impl ValueIndex {
         lit: &crate::scan::PlainLit,
     ) -> Option<(usize, bool)> {
         self.slots.as_ref()?;
+        // Few bounds: count those below the literal by their order words,
+        // without branches; a tie on those (same first eight bytes) takes
+        // the full comparison below.
+        if self.bound_order.len() <= 16 {
+            let (lm, ln) = lit.order;
+            let mut below = 0usize;
+            let mut tie = false;
+            for &(m, n) in &self.bound_order {
+                below += usize::from(m < lm || (m == lm && n < ln));
+                tie |= m == lm && n == ln;
+            }
+            if !tie {
+                return Some((2 * below, false));
+            }
+        }
         let mut words = None;
         // The first bound not below the literal (a plain loop: paths
         // have few bounds, and `partition_point` is not inlined).
