@@ -23,7 +23,7 @@ pub fn leaf_matches(m: &Matcher, leaf: &Leaf) -> bool {
 /// not known yet is checked here).
 pub(crate) fn matches_ref(m: &Matcher, leaf: LeafRef<'_>) -> bool {
     let leaf = match leaf {
-        LeafRef::RawNum(t) => LeafRef::Num(t, crate::scan::comparable(t)),
+        LeafRef::RawNum(t, _) => LeafRef::Num(t, crate::scan::comparable(t)),
         other => other,
     };
     match m {

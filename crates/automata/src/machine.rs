@@ -824,10 +824,10 @@ impl Machine {
                 s.paths_seen += 1;
             }
         }
-        if let LeafRef::RawNum(text) = leaf {
+        if let LeafRef::RawNum(text, shape) = leaf {
             if info.absence_conds == 0
                 && info.nontrigger == 0
-                && self.plain_number(s, &info.index, text)
+                && self.plain_number(s, &info.index, text, shape)
             {
                 return;
             }
@@ -837,7 +837,7 @@ impl Machine {
         let mut hits = std::mem::take(&mut s.hits);
         hits.clear();
         if !info.index.is_empty() {
-            if let LeafRef::RawNum(text) = leaf {
+            if let LeafRef::RawNum(text, _) = leaf {
                 self.number_hits(s, &info.index, text, &mut hits);
             } else {
                 info.index
@@ -888,7 +888,7 @@ impl Machine {
             let (kind, text, value) = match leaf {
                 LeafRef::Str(t) => (Kind::Str, t, None),
                 LeafRef::Num(t, v) => (Kind::Num, t, v),
-                LeafRef::RawNum(t) => (Kind::RawNum, t, None),
+                LeafRef::RawNum(t, _) => (Kind::RawNum, t, None),
                 LeafRef::Bool(true) => (Kind::True, "", None),
                 LeafRef::Bool(false) => (Kind::False, "", None),
                 LeafRef::Null => (Kind::Null, "", None),
@@ -991,11 +991,17 @@ impl Machine {
     /// comparable, SPEC.md §3.2) and nothing is recorded. `false`: not
     /// handled, nothing done (`leaf` goes the general way).
     #[inline]
-    fn plain_number(&self, s: &mut Scratch, index: &ValueIndex, text: &str) -> bool {
+    fn plain_number(
+        &self,
+        s: &mut Scratch,
+        index: &ValueIndex,
+        text: &str,
+        shape: crate::scan::NumShape,
+    ) -> bool {
         if !index.slot_only_numbers() {
             return false;
         }
-        let Some(lit) = crate::scan::plain_literal(text) else {
+        let Some(lit) = crate::scan::plain_literal_shaped(text, shape) else {
             return false;
         };
         let Some((slot, exact)) = index.text_slot(text, &lit) else {

@@ -205,11 +205,13 @@ impl<'a> Scanner<'a, '_> {
         Ok((start, end, escaped))
     }
 
+    /// `number`, with the literal's [`NumShape`].
     #[inline]
-    fn number(&mut self) -> R<(usize, usize)> {
+    fn number_shaped(&mut self) -> R<(usize, usize, NumShape)> {
         let start = self.i;
-        self.i = number_end(self.b, start)?;
-        Ok((start, self.i))
+        let (end, shape) = number_end_shaped(self.b, start)?;
+        self.i = end;
+        Ok((start, end, shape))
     }
 
     #[inline]
@@ -472,7 +474,7 @@ impl<'a> Scanner<'a, '_> {
                 Ok(())
             }
             Some(b'-' | b'0'..=b'9') => {
-                let (s, e) = self.number()?;
+                let (s, e, shape) = self.number_shaped()?;
                 if let Some(p) = path {
                     let text = self.text(s, e)?;
                     let wants = self
@@ -481,7 +483,7 @@ impl<'a> Scanner<'a, '_> {
                         .get(p as usize)
                         .is_some_and(|x| x.wants_numbers);
                     let leaf = if wants {
-                        LeafRef::RawNum(text)
+                        LeafRef::RawNum(text, shape)
                     } else {
                         LeafRef::Num(text, None)
                     };
@@ -714,6 +716,69 @@ fn number_end(b: &[u8], mut i: usize) -> R<usize> {
     Ok(i)
 }
 
+/// What the scanner learnt of a number literal while validating it: the
+/// length of its integer digits and of its fraction (`0` if none), or
+/// [`NumShape::UNKNOWN`] (an exponent, or the literal did not come from
+/// the scanner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NumShape {
+    pub(crate) int_len: u16,
+    pub(crate) frac_len: u16,
+}
+
+impl NumShape {
+    pub(crate) const UNKNOWN: NumShape = NumShape {
+        int_len: 0,
+        frac_len: 0,
+    };
+}
+
+/// `number_end`, also giving the literal's [`NumShape`].
+#[inline(always)]
+fn number_end_shaped(b: &[u8], start: usize) -> R<(usize, NumShape)> {
+    let mut i = start;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    match b.get(i) {
+        Some(b'0') => {
+            i += 1;
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return Err(Bail::Fallback);
+            }
+        }
+        Some(b'1'..=b'9') => i = digits(b, i + 1),
+        _ => return Err(Bail::Fallback),
+    }
+    let int_len = i - int_start;
+    let mut frac_len = 0;
+    if b.get(i) == Some(&b'.') {
+        let j = digits(b, i + 1);
+        if j == i + 1 {
+            return Err(Bail::Fallback);
+        }
+        frac_len = j - i - 1;
+        i = j;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let j = digits(b, i);
+        if j == i {
+            return Err(Bail::Fallback);
+        }
+        return Ok((j, NumShape::UNKNOWN));
+    }
+    let shape = match (u16::try_from(int_len), u16::try_from(frac_len)) {
+        (Ok(int_len), Ok(frac_len)) => NumShape { int_len, frac_len },
+        _ => NumShape::UNKNOWN,
+    };
+    Ok((i, shape))
+}
+
 /// Unescapes string content (escapes already validated), the way the full
 /// parser does: a lone surrogate becomes U+FFFD.
 fn unescape(raw: &str, out: &mut String) -> R<()> {
@@ -898,6 +963,40 @@ pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
         return None;
     }
     if frac_len > 8 && non_digits(load8(b, f0)?) != 0 {
+        return None;
+    }
+    let sig = if b.last() == Some(&b'0') {
+        significant_digits(b)
+    } else {
+        int_len + frac_len
+    };
+    let head = w0.swap_bytes();
+    Some(PlainLit {
+        neg,
+        int_len,
+        head,
+        sig,
+        order: order_words(neg, int_len as u64, head),
+    })
+}
+
+/// [`plain_literal`] of a literal whose shape the scanner measured (it
+/// validated the digits): no byte is looked at twice.
+#[inline]
+pub(crate) fn plain_literal_shaped(text: &str, shape: NumShape) -> Option<PlainLit> {
+    if shape == NumShape::UNKNOWN {
+        return plain_literal(text);
+    }
+    let int_len = usize::from(shape.int_len);
+    let frac_len = usize::from(shape.frac_len);
+    if !(1..=7).contains(&int_len) || !(1..=16).contains(&frac_len) {
+        return None;
+    }
+    let b = text.as_bytes();
+    let neg = b.first() == Some(&b'-');
+    let s = usize::from(neg);
+    let w0 = load8(b, s)?;
+    if w0 & 0xFF == u64::from(b'0') {
         return None;
     }
     let sig = if b.last() == Some(&b'0') {
@@ -1241,6 +1340,30 @@ mod tests {
                 frac.map(|f| format!(".{f}")).unwrap_or_default()
             );
             check_bracket(&t)?;
+        }
+
+        /// The scanner's measured shape gives the same plain literal as
+        /// looking at the text, and the same end as `number_end`.
+        #[test]
+        fn shaped_plain_literals_agree_with_the_text(
+            neg in any::<bool>(),
+            int in "[1-9][0-9]{0,9}|0",
+            frac in proptest::option::of("[0-9]{1,20}"),
+            exp in proptest::option::of("[eE][+-]?[0-9]{1,3}"),
+        ) {
+            let t = format!(
+                "{}{int}{}{}",
+                if neg { "-" } else { "" },
+                frac.map(|f| format!(".{f}")).unwrap_or_default(),
+                exp.unwrap_or_default(),
+            );
+            let framed = format!("{t},");
+            let (end, shape) = super::number_end_shaped(framed.as_bytes(), 0).unwrap();
+            prop_assert_eq!(Some(end), super::number_end(framed.as_bytes(), 0).ok());
+            prop_assert_eq!(end, t.len());
+            let a = super::plain_literal_shaped(&t, shape);
+            let b = super::plain_literal(&t);
+            prop_assert_eq!(a.map(|l| (l.neg, l.int_len, l.head, l.sig, l.order)), b.map(|l| (l.neg, l.int_len, l.head, l.sig, l.order)));
         }
 
         #[test]

@@ -28,8 +28,9 @@ pub(crate) enum LeafRef<'a> {
     /// A number's literal text and its comparable value (SPEC.md §3.2).
     Num(&'a str, Option<f64>),
     /// A number whose comparability is not known yet: the machine decides
-    /// it only if a value-dependent hit can still change an answer.
-    RawNum(&'a str),
+    /// it only if a value-dependent hit can still change an answer. The
+    /// second field is the scanner's [`NumShape`](crate::scan::NumShape).
+    RawNum(&'a str, crate::scan::NumShape),
     Bool(bool),
     Null,
 }
@@ -895,7 +896,7 @@ impl ValueIndex {
         tmp: &mut Vec<AtomId>,
         out: &mut Vec<AtomId>,
     ) {
-        if let LeafRef::RawNum(text) = leaf {
+        if let LeafRef::RawNum(text, _) = leaf {
             // Callers that can defer the decision use `lookup_num_split`.
             let v = crate::scan::comparable(text);
             return self.lookup(LeafRef::Num(text, v), buf, tmp, out);
@@ -921,7 +922,7 @@ impl ValueIndex {
                     subtract(&self.anything_but, tmp, out);
                 }
             }
-            LeafRef::RawNum(_) => {}
+            LeafRef::RawNum(..) => {}
             LeafRef::Bool(b) => {
                 out.extend_from_slice(if b { &self.trues } else { &self.falses });
                 out.extend_from_slice(&self.anything_but);
