@@ -44,7 +44,7 @@ impl Node {
     #[inline]
     pub(crate) fn child(&self, seg: &[u8]) -> Option<u32> {
         if let Some(m) = &self.big {
-            return m.get(seg).copied();
+            return Self::big_child(m, seg);
         }
         // Keys are short: compare lengths and bytes inline rather than
         // calling memcmp for each candidate.
@@ -52,6 +52,13 @@ impl Node {
             .iter()
             .find(|(k, _)| k.len() == seg.len() && k.iter().zip(seg).all(|(a, b)| a == b))
             .map(|&(_, c)| c)
+    }
+
+    /// The hashed lookup of a node with many children, out of line: the
+    /// common small case then needs no saved registers.
+    #[inline(never)]
+    fn big_child(m: &AHashMap<Box<[u8]>, u32>, seg: &[u8]) -> Option<u32> {
+        m.get(seg).copied()
     }
 
     pub(crate) fn has_children(&self) -> bool {

@@ -130,11 +130,17 @@ impl<'a> Scanner<'a, '_> {
     /// The text of a string's content. Input reaching the scanner in
     /// validating mode was checked as a whole; in early-exit mode only the
     /// strings read are, here.
-    #[inline]
+    #[inline(always)]
     fn text(&self, start: usize, end: usize) -> R<&'a str> {
         if let Some(t) = self.all {
             return t.get(start..end).ok_or(Bail::Fallback);
         }
+        self.text_checked(start, end)
+    }
+
+    /// `text` when the input's UTF-8 was not checked as a whole.
+    #[inline(never)]
+    fn text_checked(&self, start: usize, end: usize) -> R<&'a str> {
         let raw = self.b.get(start..end).ok_or(Bail::Fallback)?;
         std::str::from_utf8(raw).map_err(|_| Bail::Fallback)
     }
