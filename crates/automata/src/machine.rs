@@ -225,6 +225,9 @@ pub struct Scratch {
     epoch: u32,
     paths_seen: usize,
     pub(crate) scan: crate::scan::ScanState,
+    /// The last literal whose comparability took the full check, and the
+    /// answer: events repeat numbers (a polygon's first and last point).
+    last_checked: ([u8; 32], usize, bool),
     /// Set when the event's array positions passed
     /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
     pub(crate) too_large: bool,
@@ -260,6 +263,23 @@ pub(crate) struct FieldRec {
 }
 
 impl Scratch {
+    /// `scan::comparable(text).is_some()`, remembering the last literal.
+    #[inline]
+    fn comparable_cached(&mut self, text: &str) -> bool {
+        let b = text.as_bytes();
+        let (buf, len, answer) = &mut self.last_checked;
+        if *len == b.len() && buf.get(..b.len()) == Some(b) {
+            return *answer;
+        }
+        let ok = crate::scan::comparable(text).is_some();
+        if let Some(dst) = buf.get_mut(..b.len()) {
+            dst.copy_from_slice(b);
+            *len = b.len();
+            *answer = ok;
+        }
+        ok
+    }
+
     /// Empty scratch space; it grows to fit the machine it is used with.
     pub fn new() -> Self {
         Self::default()
@@ -1031,7 +1051,7 @@ impl Machine {
         let comparable = exact
             || match lit.sig {
                 0..=15 => true,
-                16 | 17 => crate::scan::comparable(text).is_some(),
+                16 | 17 => s.comparable_cached(text),
                 _ => false,
             };
         if comparable {

@@ -30,7 +30,12 @@ type R<T> = Result<T, Bail>;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ScanState {
     arrays: Vec<(u32, u32)>,
+    /// Per trie node, the object (numbered from 1 across events) that
+    /// last had a key leading to it: a second key to the same node in one
+    /// object is a repeated key.
     seen: Vec<u32>,
+    /// The last object number given out.
+    objects: u32,
     skip_stack: Vec<bool>,
     key: String,
     val: String,
@@ -117,7 +122,9 @@ pub(crate) fn scan(
         st,
     };
     s.st.arrays.clear();
-    s.st.seen.clear();
+    if s.st.seen.len() < m.nodes.len() {
+        s.st.seen.resize(m.nodes.len(), 0);
+    }
     let r = match s.top(sc) {
         Err(Bail::Done) => Ok(()),
         other => other,
@@ -328,7 +335,12 @@ impl<'a> Scanner<'a, '_> {
     fn object(&mut self, sc: &mut Scratch, node: u32, top: bool) -> R<bool> {
         self.i += 1;
         self.enter()?;
-        let seen_base = self.st.seen.len();
+        self.st.objects = self.st.objects.wrapping_add(1);
+        if self.st.objects == 0 {
+            self.st.seen.iter_mut().for_each(|x| *x = 0);
+            self.st.objects = 1;
+        }
+        let this = self.st.objects;
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -358,15 +370,10 @@ impl<'a> Scanner<'a, '_> {
                 Some(t) => {
                     // A key repeated on a path rules read: the full parser
                     // keeps the last one (SPEC.md §2.11).
-                    if self
-                        .st
-                        .seen
-                        .get(seen_base..)
-                        .is_some_and(|v| v.contains(&t))
-                    {
-                        return Err(Bail::Fallback);
+                    match self.st.seen.get_mut(t as usize) {
+                        Some(x) if *x != this => *x = this,
+                        _ => return Err(Bail::Fallback),
                     }
-                    self.st.seen.push(t);
                     self.value(sc, t)?;
                     if direct {
                         top_children += 1;
@@ -379,14 +386,12 @@ impl<'a> Scanner<'a, '_> {
                 Some(b',') => {
                     self.i += 1;
                     if top_children >= want {
-                        self.st.seen.truncate(seen_base);
                         return Ok(true);
                     }
                 }
                 Some(b'}') => {
                     self.i += 1;
                     self.depth -= 1;
-                    self.st.seen.truncate(seen_base);
                     return Ok(false);
                 }
                 _ => return Err(Bail::Fallback),
