@@ -849,8 +849,8 @@ const POW10: [f64; 23] = [
 /// correctly rounded operation on exact doubles (`m + 1 <= 10^15 < 2^53`,
 /// `|e| <= 22`), so rounding, being monotonic, keeps the parsed double
 /// between them. `lo == hi` when no digit was dropped: then it *is* the
-/// parsed double. `None`: zero, an exponent, or a scale out of range
-/// (the caller parses in full).
+/// parsed double; zero gives `(0, 0)`. `None`: an exponent, or a scale
+/// out of range (the caller parses in full).
 #[inline]
 pub(crate) fn bracket(text: &str) -> Option<(f64, f64)> {
     let b = text.as_bytes();
@@ -1098,7 +1098,8 @@ fn bracket_slow(neg: bool, b: &[u8]) -> Option<(f64, f64)> {
         }
     }
     if m == 0 {
-        return None;
+        // Zero, however spelled (`0`, `0.0`, `-0.000`): exactly zero.
+        return Some(if neg { (-0.0, -0.0) } else { (0.0, 0.0) });
     }
     let e = dropped_int - kept_frac;
     let p = *POW10.get(e.unsigned_abs() as usize)?;
@@ -1260,9 +1261,14 @@ mod tests {
         ] {
             check_bracket(t).unwrap();
         }
-        // Zero, exponents and long scales take the full parse.
-        for t in ["0", "-0.0", "1e5", "1E-7", "0.00000000000000000000000001"] {
+        // Exponents and long scales take the full parse.
+        for t in ["1e5", "1E-7", "0.00000000000000000000000001"] {
             assert_eq!(super::bracket(t), None, "{t}");
+        }
+        // Zero is exactly zero, whatever its spelling.
+        for t in ["0", "0.0", "-0.0", "-0.000"] {
+            let (lo, hi) = super::bracket(t).unwrap();
+            assert!(lo == 0.0 && hi == 0.0, "{t}");
         }
         assert_eq!(super::bracket("12.5"), Some((12.5, 12.5)));
     }

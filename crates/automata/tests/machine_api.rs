@@ -120,6 +120,10 @@ fn spec_3_2_literals_next_to_a_numeric_bound_agree_with_the_reference() {
         format!(r#"{{"x": [{{"anything-but": [{bound}]}}]}}"#),
         r#"{"x": [{"numeric": [">=", 37.5, "<", 37.75]}]}"#.to_string(),
         r#"{"x": [{"numeric": ["=", 0.1]}]}"#.to_string(),
+        // Zero as a bound: every spelling of zero is exactly zero.
+        r#"{"x": [{"numeric": ["=", 0]}]}"#.to_string(),
+        r#"{"x": [{"numeric": [">", 0]}]}"#.to_string(),
+        r#"{"x": [{"numeric": [">=", -0.0, "<", 0.1]}]}"#.to_string(),
     ];
     let literals = [
         "-122.41600944012424",
@@ -144,6 +148,9 @@ fn spec_3_2_literals_next_to_a_numeric_bound_agree_with_the_reference() {
         "-1e2",
         "0",
         "-0.0",
+        "0.000",
+        "-0",
+        "0.0000000000000000000001",
     ];
     let events: Vec<String> = literals
         .iter()
