@@ -964,13 +964,15 @@ pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
     // which cover it.
     let f0 = s + int_len + 1;
     let frac_len = n.checked_sub(f0).filter(|&f| (1..=16).contains(&f))?;
+    // (`non_digits` is exact only up to the first non-digit, so a short
+    // fraction is shifted down, past the point, before it is tested.)
     let tail = load8(b, n - 8)?;
-    let tail_mask = if frac_len >= 8 {
-        u64::MAX
+    let bad = if frac_len >= 8 {
+        non_digits(tail)
     } else {
-        !((1u64 << (8 * (8 - frac_len))) - 1)
+        non_digits(tail >> (8 * (8 - frac_len))) & ((1u64 << (8 * frac_len)) - 1)
     };
-    if non_digits(tail) & tail_mask != 0 {
+    if bad != 0 {
         return None;
     }
     if frac_len > 8 && non_digits(load8(b, f0)?) != 0 {
@@ -1265,6 +1267,9 @@ mod tests {
         for t in ["1e5", "1E-7", "0.00000000000000000000000001"] {
             assert_eq!(super::bracket(t), None, "{t}");
         }
+        // A short fraction of zeros is still a plain literal.
+        let lit = super::plain_literal("100.0000").unwrap();
+        assert_eq!((lit.int_len, lit.sig), (3, 1));
         // Zero is exactly zero, whatever its spelling.
         for t in ["0", "0.0", "-0.0", "-0.000"] {
             let (lo, hi) = super::bracket(t).unwrap();
@@ -1360,7 +1365,9 @@ mod tests {
         }
 
         /// The scanner's measured shape gives the same plain literal as
-        /// looking at the text, and the same end as `number_end`.
+        /// looking at the text, and the same end as `number_end` (a short
+        /// fraction of zeros right after the point, `100.0000`, once
+        /// tripped the text's word test).
         #[test]
         fn shaped_plain_literals_agree_with_the_text(
             neg in any::<bool>(),
