@@ -10,13 +10,7 @@ use evmatch_pattern::{AnythingBut, Exact, Matcher};
 /// Whether `leaf` satisfies `m`. (`exists: false` is about absence and is
 /// never satisfied by a value.)
 pub fn leaf_matches(m: &Matcher, leaf: &Leaf) -> bool {
-    let view = match leaf {
-        Leaf::String(s) => LeafRef::Str(s),
-        Leaf::Number { text, value } => LeafRef::Num(text, *value),
-        Leaf::Bool(b) => LeafRef::Bool(*b),
-        Leaf::Null => LeafRef::Null,
-    };
-    matches_ref(m, view)
+    matches_ref(m, LeafRef::of(leaf))
 }
 
 /// [`leaf_matches`] on a borrowed leaf (a number whose comparability is

@@ -20,7 +20,7 @@
 use crate::values::{AtomId, LeafRef, ValueIndex};
 use crate::Config;
 use ahash::AHashMap;
-use evmatch_event::{FlatEvent, Leaf};
+use evmatch_event::FlatEvent;
 use evmatch_pattern::{Matcher, Pattern};
 
 pub(crate) type PathId = u32;
@@ -1413,13 +1413,7 @@ impl Machine {
             let Some(&p) = self.path_ids.get(f.path.as_str()) else {
                 continue;
             };
-            let leaf = match &f.leaf {
-                Leaf::String(x) => LeafRef::Str(x),
-                Leaf::Number { text, value } => LeafRef::Num(text, *value),
-                Leaf::Bool(b) => LeafRef::Bool(*b),
-                Leaf::Null => LeafRef::Null,
-            };
-            self.leaf(s, p, leaf, &f.arrays);
+            self.leaf(s, p, LeafRef::of(&f.leaf), &f.arrays);
         }
         self.end(s, out);
     }
@@ -1502,13 +1496,7 @@ impl Machine {
     ) {
         self.begin(s);
         for (ResolvedPath(p), f) in fields {
-            let leaf = match &f.leaf {
-                Leaf::String(x) => LeafRef::Str(x),
-                Leaf::Number { text, value } => LeafRef::Num(text, *value),
-                Leaf::Bool(b) => LeafRef::Bool(*b),
-                Leaf::Null => LeafRef::Null,
-            };
-            self.leaf(s, p, leaf, &f.arrays);
+            self.leaf(s, p, LeafRef::of(&f.leaf), &f.arrays);
         }
         self.end(s, out);
     }

@@ -692,39 +692,9 @@ fn digits(b: &[u8], mut i: usize) -> usize {
 /// (as strictly as the full parser: no leading zeros, digits after `.`
 /// and after the exponent).
 #[inline(always)]
-fn number_end(b: &[u8], mut i: usize) -> R<usize> {
-    if b.get(i) == Some(&b'-') {
-        i += 1;
-    }
-    match b.get(i) {
-        Some(b'0') => {
-            i += 1;
-            if b.get(i).is_some_and(u8::is_ascii_digit) {
-                return Err(Bail::Fallback);
-            }
-        }
-        Some(b'1'..=b'9') => i = digits(b, i + 1),
-        _ => return Err(Bail::Fallback),
-    }
-    if b.get(i) == Some(&b'.') {
-        let j = digits(b, i + 1);
-        if j == i + 1 {
-            return Err(Bail::Fallback);
-        }
-        i = j;
-    }
-    if let Some(b'e' | b'E') = b.get(i) {
-        i += 1;
-        if let Some(b'+' | b'-') = b.get(i) {
-            i += 1;
-        }
-        let j = digits(b, i);
-        if j == i {
-            return Err(Bail::Fallback);
-        }
-        i = j;
-    }
-    Ok(i)
+fn number_end(b: &[u8], i: usize) -> R<usize> {
+    // The shape is dropped: the compiler leaves its bookkeeping out.
+    number_end_shaped(b, i).map(|(end, _)| end)
 }
 
 /// What the scanner learnt of a number literal while validating it: the
@@ -922,6 +892,27 @@ pub(crate) struct PlainLit {
     pub(crate) order: (u64, u64),
 }
 
+impl PlainLit {
+    /// The literal `b` whose shape is known: its sign, integer and
+    /// fraction lengths, and the first word after the sign.
+    #[inline(always)]
+    fn new(b: &[u8], neg: bool, int_len: usize, frac_len: usize, w0: u64) -> PlainLit {
+        let sig = if b.last() == Some(&b'0') {
+            significant_digits(b)
+        } else {
+            int_len + frac_len
+        };
+        let head = w0.swap_bytes();
+        PlainLit {
+            neg,
+            int_len,
+            head,
+            sig,
+            order: order_words(neg, int_len as u64, head),
+        }
+    }
+}
+
 /// Two words ordering plain literals and bound keys by value as far as
 /// their sign, integer length and first eight bytes tell: equal words mean
 /// the full texts must be compared.
@@ -978,19 +969,7 @@ pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
     if frac_len > 8 && non_digits(load8(b, f0)?) != 0 {
         return None;
     }
-    let sig = if b.last() == Some(&b'0') {
-        significant_digits(b)
-    } else {
-        int_len + frac_len
-    };
-    let head = w0.swap_bytes();
-    Some(PlainLit {
-        neg,
-        int_len,
-        head,
-        sig,
-        order: order_words(neg, int_len as u64, head),
-    })
+    Some(PlainLit::new(b, neg, int_len, frac_len, w0))
 }
 
 /// [`plain_literal`] of a literal whose shape the scanner measured (it
@@ -1012,19 +991,7 @@ pub(crate) fn plain_literal_shaped(text: &str, shape: NumShape) -> Option<PlainL
     if w0 & 0xFF == u64::from(b'0') {
         return None;
     }
-    let sig = if b.last() == Some(&b'0') {
-        significant_digits(b)
-    } else {
-        int_len + frac_len
-    };
-    let head = w0.swap_bytes();
-    Some(PlainLit {
-        neg,
-        int_len,
-        head,
-        sig,
-        order: order_words(neg, int_len as u64, head),
-    })
+    Some(PlainLit::new(b, neg, int_len, frac_len, w0))
 }
 
 /// The bytes of a plain literal after its sign, padded with `0` to 32

@@ -35,6 +35,19 @@ pub(crate) enum LeafRef<'a> {
     Null,
 }
 
+impl<'a> LeafRef<'a> {
+    /// A parsed leaf, borrowed.
+    pub(crate) fn of(leaf: &'a evmatch_event::Leaf) -> LeafRef<'a> {
+        use evmatch_event::Leaf;
+        match leaf {
+            Leaf::String(s) => LeafRef::Str(s),
+            Leaf::Number { text, value } => LeafRef::Num(text, *value),
+            Leaf::Bool(b) => LeafRef::Bool(*b),
+            Leaf::Null => LeafRef::Null,
+        }
+    }
+}
+
 /// Key of a comparable number: `-0` and `0` are one value.
 fn num_key(v: f64) -> u64 {
     if v == 0.0 {
