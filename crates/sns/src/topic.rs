@@ -6,7 +6,7 @@ use crate::policy::{FilterPolicy, FilterPolicyScope, PolicyError};
 use ahash::AHashMap;
 use evmatch::{RuleSet, RuleSetBuilder};
 use evmatch_automata::{ResolvedPath, RuleId, Scratch};
-use evmatch_event::FlatEvent;
+use evmatch_event::{Field, FlatEvent};
 use evmatch_pattern::Pattern;
 use std::cell::RefCell;
 use std::fmt;
@@ -23,8 +23,11 @@ thread_local! {
 /// their paths for every message.
 #[derive(Debug, Clone, Default)]
 struct PathTable {
-    /// Few paths: compared in place (lengths first).
-    small: Vec<(Box<str>, ResolvedPath)>,
+    /// Bit `min(len, 63)` is set for the byte length of every path: a
+    /// field whose length no path has is skipped at once.
+    lens: u64,
+    /// Few paths: compared in place, by [`tag`] first.
+    small: Vec<(u64, Box<str>, ResolvedPath)>,
     /// Many paths: hashed.
     big: Option<AHashMap<Box<str>, ResolvedPath>>,
 }
@@ -32,10 +35,29 @@ struct PathTable {
 /// Above this many paths, [`PathTable`] hashes.
 const SMALL_PATHS: usize = 16;
 
+/// The length bit of a path in [`PathTable::lens`].
+#[inline]
+fn len_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// A path's first eight bytes (zero-padded) mixed with its length: two
+/// paths with different tags differ, so most comparisons stop at one
+/// integer compare.
+#[inline(always)]
+fn tag(b: &[u8]) -> u64 {
+    let head = match b.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => b.iter().rev().fold(0u64, |h, &x| (h << 8) | u64::from(x)),
+    };
+    head ^ (b.len() as u64).rotate_right(8)
+}
+
 impl PathTable {
     fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
-        let mut small: Vec<(Box<str>, ResolvedPath)> = Vec::new();
+        let mut small: Vec<(u64, Box<str>, ResolvedPath)> = Vec::new();
         let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
+        let mut lens = 0;
         let paths = patterns
             .iter()
             .flat_map(|p| p.branches())
@@ -47,28 +69,60 @@ impl PathTable {
             }
             if let Some(id) = rules.machine().resolve_path(path) {
                 big.insert(path.into(), id);
-                small.push((path.into(), id));
+                small.push((tag(path.as_bytes()), path.into(), id));
+                lens |= len_bit(path.len());
             }
         }
         if small.len() > SMALL_PATHS {
             PathTable {
+                lens,
                 small: Vec::new(),
                 big: Some(big),
             }
         } else {
-            PathTable { small, big: None }
+            PathTable {
+                lens,
+                small,
+                big: None,
+            }
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, path: &str) -> Option<ResolvedPath> {
+        if self.lens & len_bit(path.len()) == 0 {
+            return None;
+        }
         if let Some(m) = &self.big {
             return m.get(path).copied();
         }
+        let t = tag(path.as_bytes());
         self.small
             .iter()
-            .find(|(k, _)| k.len() == path.len() && k.as_bytes() == path.as_bytes())
-            .map(|&(_, id)| id)
+            .find(|(kt, k, _)| *kt == t && k.as_bytes().get(8..) == path.as_bytes().get(8..))
+            .map(|&(_, _, id)| id)
+    }
+}
+
+/// The fields of an event whose paths some policy of a scope reads, with
+/// their resolutions (a plain loop: the tests inline into the matcher's).
+#[derive(Clone)]
+struct Resolved<'a> {
+    fields: std::slice::Iter<'a, Field>,
+    paths: &'a PathTable,
+}
+
+impl<'a> Iterator for Resolved<'a> {
+    type Item = (ResolvedPath, &'a Field);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        for f in self.fields.by_ref() {
+            if let Some(p) = self.paths.get(&f.path) {
+                return Some((p, f));
+            }
+        }
+        None
     }
 }
 
@@ -100,10 +154,10 @@ impl Scope {
     /// matches `event`, ascending.
     fn matches_into(&self, event: &FlatEvent, out: &mut Vec<usize>) {
         let machine = self.rules.machine();
-        let fields = event
-            .fields()
-            .iter()
-            .filter_map(|f| self.paths.get(&f.path).map(|p| (p, f)));
+        let fields = Resolved {
+            fields: event.fields().iter(),
+            paths: &self.paths,
+        };
         let mut run = |s: &mut Scratch, buf: &mut Vec<RuleId>| {
             buf.clear();
             machine.matches_resolved(s, fields.clone(), buf);
@@ -299,6 +353,68 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::message::Attribute;
+
+    #[test]
+    fn path_table_tells_paths_apart_by_tag_length_and_tail() {
+        // Paths sharing their first eight bytes, lengths around eight, a
+        // zero byte, and one past the 63-byte length bit.
+        let long = "x".repeat(70);
+        let names = [
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefgh1",
+            "abcdefgh2",
+            "abcdefgh12",
+            "abc\u{0}",
+            long.as_str(),
+        ];
+        // Few paths (compared in place) and many (hashed).
+        for pad in [0, 20] {
+            let mut b = Topic::builder();
+            for (i, n) in names.iter().enumerate() {
+                let policy = format!(r#"{{{}: ["v{i}"]}}"#, serde_json::to_string(n).unwrap());
+                b.subscribe(
+                    &format!("s{i}"),
+                    &policy,
+                    FilterPolicyScope::MessageAttributes,
+                )
+                .unwrap();
+            }
+            for k in 0..pad {
+                let policy = format!(r#"{{"pad-{k}": ["v"]}}"#);
+                b.subscribe(
+                    &format!("pad{k}"),
+                    &policy,
+                    FilterPolicyScope::MessageAttributes,
+                )
+                .unwrap();
+            }
+            let t = b.build();
+            assert_eq!(t.attributes.paths.big.is_some(), pad > 0);
+            for (i, n) in names.iter().enumerate() {
+                let m = Message::new("{}")
+                    .with_attribute(*n, Attribute::String(format!("v{i}")))
+                    .prepare();
+                assert_eq!(t.receivers_prepared(&m), vec![i], "{n:?}");
+            }
+            for other in [
+                "abc",
+                "abcdefg",
+                "abcdefgh3",
+                "abcdefgh123",
+                "abc\u{0}\u{0}",
+                &long[1..],
+            ] {
+                let mut m = Message::new("{}");
+                for i in 0..names.len() {
+                    m = m.with_attribute(other, Attribute::String(format!("v{i}")));
+                    let p = m.clone().prepare();
+                    assert!(t.receivers_prepared(&p).is_empty(), "{other:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn spec_5_1_receivers_into_merges_both_scopes_and_unfiltered_ascending() {
