@@ -624,13 +624,20 @@ impl<'a> Reader<'a> {
                 }
                 Some(&b) if b < 0x20 => return Err(self.ctrl_char(i, b)),
                 Some(_) => {
-                    // Copy one whole UTF-8 sequence.
-                    let rest = self.src.get(i..).unwrap_or("");
-                    let Some(c) = rest.chars().next() else {
+                    // Copy the run up to the next quote, backslash or
+                    // control character (all ASCII, so the run ends on a
+                    // character boundary).
+                    let run = bytes
+                        .get(i..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                        .unwrap_or(bytes.len() - i);
+                    let Some(text) = self.src.get(i..i + run) else {
                         return Err(self.unterminated(i));
                     };
-                    out.push(c);
-                    i += c.len_utf8();
+                    out.push_str(text);
+                    i += run;
                 }
             }
         }
