@@ -29,7 +29,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use evmatch_sns::{Attribute, Message};
 use std::hint::black_box;
 use std::time::Duration;
-use workload::{message, messages, publish_texts, topic};
+use workload::{messages, prepared, publish_texts, topic};
 
 fn fanout(c: &mut Criterion) {
     let msgs = messages(64);
@@ -71,7 +71,7 @@ fn fanout_publish(c: &mut Criterion) {
             b.iter(|| {
                 let mut delivered = 0usize;
                 for (body, attributes) in &texts {
-                    let m = message(black_box(body), black_box(attributes)).prepare();
+                    let m = prepared(black_box(body), black_box(attributes));
                     t.receivers_into(&m, &mut receivers);
                     delivered += receivers.len();
                 }

@@ -10,8 +10,9 @@
 //! nothing (ignored by filtering). The MessageBody scope matches the body,
 //! when it is a JSON object, exactly as an EventBridge event.
 
-use evmatch_event::FlatEvent;
-use evmatch_json::{parse_value, parse_value_with_depth, Value};
+use evmatch_event::{EventError, FlatBuilder, FlatEvent, Leaf};
+use evmatch_json::{comparable_f64, parse_value, parse_value_with_depth, Reader, Token, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Deepest nesting accepted inside a `String.Array` value.
@@ -102,15 +103,36 @@ impl Attribute {
         }
     }
 
-    /// The value the attribute contributes to the matched event.
-    fn event_value(&self) -> Option<Value> {
+    /// Adds the field(s) the attribute contributes to the matched event:
+    /// a string or a number leaf, the array's elements, or nothing.
+    fn add_to(&self, name: &str, b: &mut FlatBuilder) -> Result<(), EventError> {
         match self {
-            Attribute::String(s) => Some(Value::String(s.clone())),
-            Attribute::Number(n) => Some(Value::Number(n.as_str().into())),
-            Attribute::StringArray(items) => Some(Value::Array(items.clone())),
-            Attribute::Binary => None,
+            Attribute::String(s) => b.leaf(name, Leaf::String(s.clone())),
+            Attribute::Number(n) => b.leaf(
+                name,
+                Leaf::Number {
+                    text: n.as_str().into(),
+                    value: comparable_f64(n),
+                },
+            ),
+            Attribute::StringArray(items) => b.array(name, items),
+            Attribute::Binary => Ok(()),
         }
     }
+}
+
+/// The MessageAttributes event: the object with one member per attribute
+/// (valued by data type, Binary left out), flattened. Its depth is bounded
+/// by [`MAX_ARRAY_DEPTH`], so flattening fails only past the size budget,
+/// and then the event is empty.
+fn flatten_attributes(attributes: &[(String, Attribute)]) -> FlatEvent {
+    let mut b = FlatBuilder::with_capacity(evmatch_event::DEFAULT_MAX_DEPTH, attributes.len());
+    for (name, a) in attributes {
+        if a.add_to(name, &mut b).is_err() {
+            return FlatEvent::default();
+        }
+    }
+    b.finish()
 }
 
 /// `Number` text as a JSON number literal: sign `+` dropped, leading zeros
@@ -183,7 +205,14 @@ impl Message {
     /// `{"name": {"DataType": "String", "StringValue": "x"}}`, or the
     /// notification shape, `{"name": {"Type": "String", "Value": "x"}}`.
     pub fn with_attributes_json(mut self, json: &str) -> Result<Message, AttributeError> {
-        for (name, a) in parse_attributes(json)? {
+        let parsed = parse_attributes(json)?;
+        if self.attributes.is_empty() {
+            // The names are unique: adding them one by one keeps them all,
+            // in this order.
+            self.attributes = parsed;
+            return Ok(self);
+        }
+        for (name, a) in parsed {
             self = self.with_attribute(name, a);
         }
         Ok(self)
@@ -202,18 +231,54 @@ impl Message {
     /// Flattens the message once for matching against any number of
     /// subscriptions.
     pub fn prepare(&self) -> PreparedMessage {
-        let members: Vec<(String, Value)> = self
-            .attributes
-            .iter()
-            .filter_map(|(n, a)| a.event_value().map(|v| (n.clone(), v)))
-            .collect();
-        // Depth is bounded by MAX_ARRAY_DEPTH, so flattening cannot fail.
-        let attributes = evmatch_event::flatten(&Value::Object(members)).unwrap_or_default();
-        let body = match parse_value(&self.body) {
-            Ok(v @ Value::Object(_)) => evmatch_event::flatten(&v).ok(),
-            _ => None,
-        };
-        PreparedMessage { attributes, body }
+        let attributes = flatten_attributes(&self.attributes);
+        PreparedMessage {
+            attributes,
+            body: flatten_body(&self.body),
+        }
+    }
+
+    /// [`Message::prepare`] for a message not needed afterwards: the
+    /// attributes' names and string values move into the prepared fields
+    /// instead of being copied.
+    pub fn into_prepared(self) -> PreparedMessage {
+        let body = flatten_body(&self.body);
+        let mut b =
+            FlatBuilder::with_capacity(evmatch_event::DEFAULT_MAX_DEPTH, self.attributes.len());
+        for (name, a) in self.attributes {
+            let added = match a {
+                Attribute::String(s) => b.leaf_owned(name, Leaf::String(s)),
+                Attribute::Number(n) => {
+                    let value = comparable_f64(&n);
+                    b.leaf_owned(
+                        name,
+                        Leaf::Number {
+                            text: n.into_boxed_str(),
+                            value,
+                        },
+                    )
+                }
+                other => other.add_to(&name, &mut b),
+            };
+            if added.is_err() {
+                return PreparedMessage {
+                    attributes: FlatEvent::default(),
+                    body,
+                };
+            }
+        }
+        PreparedMessage {
+            attributes: b.finish(),
+            body,
+        }
+    }
+}
+
+/// The MessageBody event: the body flattened when it is a JSON object.
+fn flatten_body(body: &str) -> Option<FlatEvent> {
+    match parse_value(body) {
+        Ok(v @ Value::Object(_)) => evmatch_event::flatten(&v).ok(),
+        _ => None,
     }
 }
 
@@ -240,7 +305,76 @@ impl PreparedMessage {
 }
 
 /// Reads message attributes in the Publish or the notification shape.
+/// Names are unique: a repeated name (or key) counts once, at its last
+/// occurrence (SPEC.md §1.3 #9).
 pub fn parse_attributes(json: &str) -> Result<Vec<(String, Attribute)>, AttributeError> {
+    match parse_attributes_plain(json) {
+        Some(attributes) => Ok(attributes),
+        None => parse_attributes_tree(json),
+    }
+}
+
+/// Most attributes [`parse_attributes_plain`] reads (it checks names for
+/// repeats pairwise).
+const PLAIN_MAX_ATTRIBUTES: usize = 64;
+
+/// [`parse_attributes`] in one pass over the tokens, for the plain shape
+/// only: an object of objects whose members are all strings, no name
+/// repeated in either, every attribute valid, the text valid JSON. Then the
+/// answer is the same as the tree's, without building the tree. `None`:
+/// anything else (an error included); the tree decides and words it.
+fn parse_attributes_plain(json: &str) -> Option<Vec<(String, Attribute)>> {
+    let mut r = Reader::new(json);
+    if r.next_token().ok()?? != Token::StartObject {
+        return None;
+    }
+    let mut out: Vec<(String, Attribute)> = Vec::with_capacity(8);
+    loop {
+        let name = match r.next_token().ok()?? {
+            Token::EndObject => break,
+            Token::Key(name) => name,
+            _ => return None,
+        };
+        if out.len() >= PLAIN_MAX_ATTRIBUTES || out.iter().any(|(n, _)| *n == *name) {
+            return None;
+        }
+        if r.next_token().ok()?? != Token::StartObject {
+            return None;
+        }
+        // DataType, Type, StringValue, Value.
+        let mut texts: [Option<Cow<'_, str>>; 4] = [None, None, None, None];
+        loop {
+            let key = match r.next_token().ok()?? {
+                Token::EndObject => break,
+                Token::Key(k) => k,
+                _ => return None,
+            };
+            let Token::String(text) = r.next_token().ok()?? else {
+                return None;
+            };
+            let slot = match &*key {
+                "DataType" => texts.get_mut(0),
+                "Type" => texts.get_mut(1),
+                "StringValue" => texts.get_mut(2),
+                "Value" => texts.get_mut(3),
+                _ => continue,
+            }?;
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(text);
+        }
+        let [data_type, ty, string_value, value] = texts;
+        let data_type = data_type.or(ty)?;
+        let attribute = Attribute::new(&data_type, string_value.or(value).as_deref()).ok()?;
+        out.push((name.into_owned(), attribute));
+    }
+    r.finish().ok()?;
+    Some(out)
+}
+
+/// [`parse_attributes`] through the JSON tree: any shape, every error.
+fn parse_attributes_tree(json: &str) -> Result<Vec<(String, Attribute)>, AttributeError> {
     let v = parse_value(json).map_err(|e| AttributeError::new(format!("not valid JSON: {e}")))?;
     let Value::Object(members) = v else {
         return Err(AttributeError::new(
@@ -337,6 +471,139 @@ mod tests {
         assert!(parse_attributes(r#"{"a": "x"}"#).is_err());
         assert!(parse_attributes(r#"{"a": {"StringValue": "x"}}"#).is_err());
         assert!(parse_attributes(r#"{"a": {"DataType": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn plain_pass_reads_the_plain_shape_and_defers_the_rest() {
+        // (text, whether the one-pass reader takes it)
+        let cases: &[(&str, bool)] = &[
+            (r#"{}"#, true),
+            (
+                r#" {"a": {"DataType": "String", "StringValue": "x"}} "#,
+                true,
+            ),
+            (
+                r#"{"a": {"Type": "Number", "Value": "0010.50"}, "b": {"DataType": "Binary"}}"#,
+                true,
+            ),
+            (
+                r#"{"a\u0062": {"DataType": "String.Array", "StringValue": "[\"x\", 1, [true]]", "Extra": "e"}}"#,
+                true,
+            ),
+            (
+                r#"{"a": {"DataType": "String", "Type": "Number", "StringValue": "x", "Value": "1"}}"#,
+                true,
+            ),
+            (
+                r#"{"a": {"DataType": "Number.f", "StringValue": "1e3"}, "c": {"DataType": "String.x", "StringValue": ""}}"#,
+                true,
+            ),
+            // Repeats: last wins, at the last position.
+            (
+                r#"{"a": {"DataType": "String", "StringValue": "x"}, "b": {"DataType": "Binary"}, "a": {"DataType": "Number", "StringValue": "1"}}"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "Number", "DataType": "String", "StringValue": "x"}}"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "bogus", "StringValue": "x"}, "a": {"DataType": "String", "StringValue": "x"}}"#,
+                false,
+            ),
+            // Other shapes and errors.
+            (
+                r#"{"a": {"DataType": "String", "StringValue": "x", "BinaryValue": null}}"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "String", "StringValue": null}}"#,
+                false,
+            ),
+            (r#"{"a": {"DataType": 1}}"#, false),
+            (r#"{"a": {"StringValue": "x"}}"#, false),
+            (
+                r#"{"a": {"DataType": "Number", "StringValue": "ten"}}"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "String.Array", "StringValue": "\"x\""}}"#,
+                false,
+            ),
+            (r#"{"a": {"DataType": "String"}}"#, false),
+            (r#"{"a": "x"}"#, false),
+            (
+                r#"{"a": {"DataType": "String", "StringValue": "x"}} x"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "Number", "StringValue": "ten"}} x"#,
+                false,
+            ),
+            (r#"{"a": {"DataType": "String", "StringValue": "x"}"#, false),
+            (r#"[]"#, false),
+            (r#""#, false),
+        ];
+        for &(text, plain) in cases {
+            let fast = parse_attributes_plain(text);
+            assert_eq!(fast.is_some(), plain, "{text}");
+            let tree = parse_attributes_tree(text);
+            if let Some(fast) = fast {
+                assert_eq!(Ok(fast), tree, "{text}");
+            }
+            assert_eq!(parse_attributes(text), tree, "{text}");
+        }
+        // Many attributes: the tree reads them.
+        let many: Vec<String> = (0..=PLAIN_MAX_ATTRIBUTES)
+            .map(|i| format!(r#""a{i}": {{"DataType": "String", "StringValue": "x"}}"#))
+            .collect();
+        let text = format!("{{{}}}", many.join(","));
+        assert!(parse_attributes_plain(&text).is_none());
+        assert_eq!(
+            parse_attributes(&text).map(|v| v.len()),
+            Ok(PLAIN_MAX_ATTRIBUTES + 1)
+        );
+    }
+
+    #[test]
+    fn attributes_json_onto_a_message_with_attributes_replaces_by_name() {
+        let m = Message::new("{}")
+            .with_attribute("a", Attribute::String("old".into()))
+            .with_attribute("b", Attribute::Binary)
+            .with_attributes_json(r#"{"a": {"DataType": "String", "StringValue": "new"}, "c": {"DataType": "Number", "StringValue": "1"}}"#)
+            .unwrap();
+        let names: Vec<&str> = m.attributes().iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+        assert_eq!(m.attributes()[1].1, Attribute::String("new".into()));
+        let fresh = Message::new("{}")
+            .with_attributes_json(
+                r#"{"z": {"DataType": "Binary"}, "a": {"DataType": "String", "StringValue": "v"}}"#,
+            )
+            .unwrap();
+        let names: Vec<&str> = fresh.attributes().iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["z", "a"]);
+    }
+
+    #[test]
+    fn prepared_attributes_equal_the_flattened_object() {
+        let m = Message::new("{}")
+            .with_attribute("s", Attribute::String("x".into()))
+            .with_attribute("bin", Attribute::Binary)
+            .with_attribute("n", Attribute::number("-0012.50").unwrap())
+            .with_attribute(
+                "arr",
+                Attribute::string_array(r#"["a", 2, [3, {"k": null}], {"d.e": true}]"#).unwrap(),
+            )
+            .with_attribute("arr2", Attribute::string_array(r#"[[], "b"]"#).unwrap());
+        let object = parse_value(
+            r#"{"s": "x", "n": -12.5, "arr": ["a", 2, [3, {"k": null}], {"d.e": true}], "arr2": [[], "b"]}"#,
+        )
+        .unwrap();
+        // The number keeps the attribute's trimmed text, "-12.5".
+        let want = evmatch_event::flatten(&object).unwrap();
+        assert_eq!(m.clone().into_prepared(), m.prepare());
+        assert_eq!(m.clone().into_prepared().attributes_event(), &want);
+        assert_eq!(m.prepare().attributes_event(), &want);
     }
 
     #[test]
