@@ -27,7 +27,7 @@ struct PathTable {
     /// field whose length no path has is skipped at once.
     lens: u64,
     /// Few paths: compared in place, by [`tag`] first.
-    small: Vec<(u64, Box<str>, ResolvedPath)>,
+    small: Vec<((u64, u64), Box<str>, ResolvedPath)>,
     /// Many paths: hashed.
     big: Option<AHashMap<Box<str>, ResolvedPath>>,
 }
@@ -41,21 +41,30 @@ fn len_bit(len: usize) -> u64 {
     1 << len.min(63)
 }
 
-/// A path's first eight bytes (zero-padded) mixed with its length: two
-/// paths with different tags differ, so most comparisons stop at one
-/// integer compare.
+/// A path's first eight bytes (zero-padded) mixed with its length, and
+/// its last eight bytes (zero when shorter): with the length, they are the
+/// whole path up to 16 bytes, so most comparisons are two integer compares
+/// and no `memcmp`.
 #[inline(always)]
-fn tag(b: &[u8]) -> u64 {
+fn tag(b: &[u8]) -> (u64, u64) {
     let head = match b.first_chunk::<8>() {
         Some(w) => u64::from_le_bytes(*w),
         None => b.iter().rev().fold(0u64, |h, &x| (h << 8) | u64::from(x)),
     };
-    head ^ (b.len() as u64).rotate_right(8)
+    let tail = b.last_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
+    (head ^ (b.len() as u64).rotate_right(8), tail)
+}
+
+/// Whether `a`, whose [`tag`] equals `b`'s, is `b`: same length, and the
+/// bytes the tag leaves out (those between the first and last eight).
+#[inline(always)]
+fn same_rest(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.len() <= 16 || a.get(8..a.len() - 8) == b.get(8..b.len() - 8))
 }
 
 impl PathTable {
     fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
-        let mut small: Vec<(u64, Box<str>, ResolvedPath)> = Vec::new();
+        let mut small: Vec<((u64, u64), Box<str>, ResolvedPath)> = Vec::new();
         let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
         let mut lens = 0;
         let paths = patterns
@@ -99,7 +108,7 @@ impl PathTable {
         let t = tag(path.as_bytes());
         self.small
             .iter()
-            .find(|(kt, k, _)| *kt == t && k.as_bytes().get(8..) == path.as_bytes().get(8..))
+            .find(|(kt, k, _)| *kt == t && same_rest(k.as_bytes(), path.as_bytes()))
             .map(|&(_, _, id)| id)
     }
 }
@@ -356,7 +365,8 @@ mod tests {
 
     #[test]
     fn path_table_tells_paths_apart_by_tag_length_and_tail() {
-        // Paths sharing their first eight bytes, lengths around eight, a
+        // Paths sharing their first (and last) eight bytes, lengths around
+        // eight and sixteen, a
         // zero byte, and one past the 63-byte length bit.
         let long = "x".repeat(70);
         let names = [
@@ -366,6 +376,9 @@ mod tests {
             "abcdefgh1",
             "abcdefgh2",
             "abcdefgh12",
+            "abcdefghijklmnop",
+            "abcdefghXijklmnop",
+            "abcdefghYijklmnop",
             "abc\u{0}",
             long.as_str(),
         ];
@@ -403,6 +416,9 @@ mod tests {
                 "abcdefg",
                 "abcdefgh3",
                 "abcdefgh123",
+                "abcdefghZijklmnop",
+                "abcdefghijklmnoq",
+                "abcdefghXXijklmnop",
                 "abc\u{0}\u{0}",
                 &long[1..],
             ] {
