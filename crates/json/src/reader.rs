@@ -809,8 +809,10 @@ mod tests {
     fn string_run_end_finds_the_first_stop_byte() {
         // Every stop byte at every offset of a run of ordinary bytes
         // (ASCII, 0x7f and UTF-8 continuation and lead bytes included).
-        let fill: Vec<u8> = [b'a', b' ', 0x7f, 0x80, 0xbf, 0xc3, 0xff, b'!', b'#', b'[', b']', 0x21, 0x5b]
-            .to_vec();
+        let fill: Vec<u8> = [
+            b'a', b' ', 0x7f, 0x80, 0xbf, 0xc3, 0xff, b'!', b'#', b'[', b']', 0x21, 0x5b,
+        ]
+        .to_vec();
         for len in 0..20 {
             let base: Vec<u8> = (0..len).map(|k| fill[k % fill.len()]).collect();
             assert_eq!(string_run_end(&base, 0), len);

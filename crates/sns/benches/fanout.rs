@@ -15,9 +15,10 @@
 //! * `sns_fanout_publish`: each message from its Publish request's
 //!   `Message` and `MessageAttributes` texts: the attributes JSON read
 //!   (`Message::with_attributes_json`), the message prepared
-//!   (`Message::into_prepared`, the body parsed and flattened too), then
-//!   matched: the whole per-message cost of a subscriber side, dominated
-//!   by reading and preparing, not by the number of subscriptions.
+//!   (`Message::into_prepared`; the body is read only when a body-scope
+//!   policy asks, and these topics have none), then matched: the whole
+//!   per-message cost of a subscriber side, dominated by reading and
+//!   preparing, not by the number of subscriptions.
 //! * `sns_prepare`: `Message::prepare` alone for a small message.
 //!
 //! The matcher's ratio between 10,000 and 1 subscriptions is not a pure

@@ -14,6 +14,7 @@ use evmatch_event::{EventError, FlatBuilder, FlatEvent, Leaf};
 use evmatch_json::{comparable_f64, parse_value, parse_value_with_depth, Reader, Token, Value};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Deepest nesting accepted inside a `String.Array` value.
 const MAX_ARRAY_DEPTH: usize = 64;
@@ -231,18 +232,14 @@ impl Message {
     /// Flattens the message once for matching against any number of
     /// subscriptions.
     pub fn prepare(&self) -> PreparedMessage {
-        let attributes = flatten_attributes(&self.attributes);
-        PreparedMessage {
-            attributes,
-            body: flatten_body(&self.body),
-        }
+        PreparedMessage::new(flatten_attributes(&self.attributes), self.body.clone())
     }
 
     /// [`Message::prepare`] for a message not needed afterwards: the
     /// attributes' names and string values move into the prepared fields
     /// instead of being copied.
     pub fn into_prepared(self) -> PreparedMessage {
-        let body = flatten_body(&self.body);
+        let body = self.body;
         let mut b =
             FlatBuilder::with_capacity(evmatch_event::DEFAULT_MAX_DEPTH, self.attributes.len());
         for (name, a) in self.attributes {
@@ -261,16 +258,10 @@ impl Message {
                 other => other.add_to(&name, &mut b),
             };
             if added.is_err() {
-                return PreparedMessage {
-                    attributes: FlatEvent::default(),
-                    body,
-                };
+                return PreparedMessage::new(FlatEvent::default(), body);
             }
         }
-        PreparedMessage {
-            attributes: b.finish(),
-            body,
-        }
+        PreparedMessage::new(b.finish(), body)
     }
 }
 
@@ -282,16 +273,40 @@ fn flatten_body(body: &str) -> Option<FlatEvent> {
     }
 }
 
-/// A message flattened for matching.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A message flattened for matching. The body is read and flattened the
+/// first time it is asked for (a topic asks only when it has a
+/// MessageBody-scope policy), and then kept.
+#[derive(Debug, Clone, Default)]
 pub struct PreparedMessage {
     pub(crate) attributes: FlatEvent,
+    body_text: String,
     /// `None` when the body is not a JSON object: no MessageBody-scope
     /// policy matches it (SPEC.md §5.1).
-    pub(crate) body: Option<FlatEvent>,
+    body: OnceLock<Option<FlatEvent>>,
+}
+
+/// Equal events (the body's flattened when either is asked).
+impl PartialEq for PreparedMessage {
+    fn eq(&self, other: &PreparedMessage) -> bool {
+        self.attributes == other.attributes && self.body_event() == other.body_event()
+    }
 }
 
 impl PreparedMessage {
+    fn new(attributes: FlatEvent, body_text: String) -> PreparedMessage {
+        PreparedMessage {
+            attributes,
+            body_text,
+            body: OnceLock::new(),
+        }
+    }
+
+    /// Whether the body has been read (for tests).
+    #[cfg(test)]
+    pub(crate) fn body_was_read(&self) -> bool {
+        self.body.get().is_some()
+    }
+
     /// The event the MessageAttributes scope matches.
     pub fn attributes_event(&self) -> &FlatEvent {
         &self.attributes
@@ -300,7 +315,9 @@ impl PreparedMessage {
     /// The event the MessageBody scope matches, if the body is a JSON
     /// object.
     pub fn body_event(&self) -> Option<&FlatEvent> {
-        self.body.as_ref()
+        self.body
+            .get_or_init(|| flatten_body(&self.body_text))
+            .as_ref()
     }
 }
 
@@ -616,5 +633,15 @@ mod tests {
         assert!(p.body_event().is_none());
         assert!(Message::new("{\"a\":1}").prepare().body_event().is_some());
         assert!(Message::new("not json").prepare().body_event().is_none());
+        // The body is read when first asked, then kept; equality asks.
+        let a = Message::new(r#"{"k": [1, "v"]}"#).into_prepared();
+        assert!(a.body.get().is_none());
+        let b = a.clone();
+        let want = evmatch_event::flatten(&parse_value(r#"{"k": [1, "v"]}"#).unwrap()).unwrap();
+        assert_eq!(a.body_event(), Some(&want));
+        assert!(a.body.get().is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, Message::new(r#"{"k": [1]}"#).prepare());
+        assert_eq!(Message::new("[]").prepare(), Message::new("x").prepare());
     }
 }

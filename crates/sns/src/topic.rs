@@ -336,7 +336,11 @@ impl Topic {
                 .matches_into(message.attributes_event(), out);
             sources += usize::from(out.len() > before);
         }
-        if let (false, Some(ev)) = (self.body.rules.is_empty(), message.body_event()) {
+        // The body is read only for a topic with body-scope policies.
+        if let Some(ev) = (!self.body.rules.is_empty())
+            .then(|| message.body_event())
+            .flatten()
+        {
             let before = out.len();
             self.body.matches_into(ev, out);
             sources += usize::from(out.len() > before);
@@ -453,6 +457,20 @@ mod tests {
         assert_eq!(out, vec![0, 1, 2, 4, 5]);
         assert_eq!(t.receivers_prepared(&m), out);
         // The vector is reused: cleared, then filled again.
+        // A topic without body-scope policies never reads the body.
+        let mut a = Topic::builder();
+        a.subscribe("attr", r#"{"a": ["x"]}"#, attrs).unwrap();
+        a.subscribe_unfiltered("all");
+        let a = a.build();
+        let fresh = Message::new(r#"{"k": "v"}"#)
+            .with_attribute("a", Attribute::String("x".into()))
+            .into_prepared();
+        a.receivers_into(&fresh, &mut out);
+        assert_eq!(out, vec![0, 1]);
+        assert!(!fresh.body_was_read());
+        t.receivers_into(&fresh, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 4, 5]);
+        assert!(fresh.body_was_read());
         let plain = Message::new("not json").prepare();
         t.receivers_into(&plain, &mut out);
         assert_eq!(out, vec![1, 5]);
