@@ -11,7 +11,7 @@
 //! when it is a JSON object, exactly as an EventBridge event.
 
 use evmatch_event::{EventError, FlatBuilder, FlatEvent, Leaf};
-use evmatch_json::{comparable_f64, parse_value, parse_value_with_depth, Reader, Token, Value};
+use evmatch_json::{comparable_f64, parse_value, parse_value_with_depth, simple_escape, Value};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
@@ -335,59 +335,145 @@ pub fn parse_attributes(json: &str) -> Result<Vec<(String, Attribute)>, Attribut
 /// repeats pairwise).
 const PLAIN_MAX_ATTRIBUTES: usize = 64;
 
-/// [`parse_attributes`] in one pass over the tokens, for the plain shape
-/// only: an object of objects whose members are all strings, no name
-/// repeated in either, every attribute valid, the text valid JSON. Then the
-/// answer is the same as the tree's, without building the tree. `None`:
-/// anything else (an error included); the tree decides and words it.
+/// [`parse_attributes`] in one pass over the text, for the plain shape
+/// only: an object of objects whose members are all strings (with no
+/// `\u` escape), no name repeated in either, every attribute valid, the
+/// text valid JSON. Then the answer is the same as the tree's, without
+/// building the tree. `None`: anything else (an error included); the tree
+/// decides and words it.
 fn parse_attributes_plain(json: &str) -> Option<Vec<(String, Attribute)>> {
-    let mut r = Reader::new(json);
-    if r.next_token().ok()?? != Token::StartObject {
-        return None;
-    }
+    let mut c = Plain { s: json, i: 0 };
+    c.expect(b'{')?;
     let mut out: Vec<(String, Attribute)> = Vec::with_capacity(8);
-    loop {
-        let name = match r.next_token().ok()?? {
-            Token::EndObject => break,
-            Token::Key(name) => name,
-            _ => return None,
-        };
-        if out.len() >= PLAIN_MAX_ATTRIBUTES || out.iter().any(|(n, _)| *n == *name) {
-            return None;
-        }
-        if r.next_token().ok()?? != Token::StartObject {
-            return None;
-        }
-        // DataType, Type, StringValue, Value.
-        let mut texts: [Option<Cow<'_, str>>; 4] = [None, None, None, None];
+    if c.peek()? == b'}' {
+        c.i += 1;
+    } else {
         loop {
-            let key = match r.next_token().ok()?? {
-                Token::EndObject => break,
-                Token::Key(k) => k,
-                _ => return None,
-            };
-            let Token::String(text) = r.next_token().ok()?? else {
-                return None;
-            };
-            let slot = match &*key {
-                "DataType" => texts.get_mut(0),
-                "Type" => texts.get_mut(1),
-                "StringValue" => texts.get_mut(2),
-                "Value" => texts.get_mut(3),
-                _ => continue,
-            }?;
-            if slot.is_some() {
+            let name = c.string()?;
+            if out.len() >= PLAIN_MAX_ATTRIBUTES || out.iter().any(|(n, _)| *n == *name) {
                 return None;
             }
-            *slot = Some(text);
+            c.expect(b':')?;
+            c.expect(b'{')?;
+            // DataType, Type, StringValue, Value.
+            let mut texts: [Option<Cow<'_, str>>; 4] = [None, None, None, None];
+            if c.peek()? == b'}' {
+                c.i += 1;
+            } else {
+                loop {
+                    let key = c.string()?;
+                    c.expect(b':')?;
+                    let text = c.string()?;
+                    let slot = match &*key {
+                        "DataType" => texts.get_mut(0),
+                        "Type" => texts.get_mut(1),
+                        "StringValue" => texts.get_mut(2),
+                        "Value" => texts.get_mut(3),
+                        _ => None,
+                    };
+                    if let Some(slot) = slot {
+                        if slot.is_some() {
+                            return None;
+                        }
+                        *slot = Some(text);
+                    }
+                    if c.next_member()? {
+                        break;
+                    }
+                }
+            }
+            let [data_type, ty, string_value, value] = texts;
+            let data_type = data_type.or(ty)?;
+            let attribute = Attribute::new(&data_type, string_value.or(value).as_deref()).ok()?;
+            out.push((name.into_owned(), attribute));
+            if c.next_member()? {
+                break;
+            }
         }
-        let [data_type, ty, string_value, value] = texts;
-        let data_type = data_type.or(ty)?;
-        let attribute = Attribute::new(&data_type, string_value.or(value).as_deref()).ok()?;
-        out.push((name.into_owned(), attribute));
     }
-    r.finish().ok()?;
-    Some(out)
+    // Only whitespace after the object.
+    c.skip_ws();
+    (c.i == json.len()).then_some(out)
+}
+
+/// A cursor over JSON text for [`parse_attributes_plain`]: it accepts a
+/// subset of JSON (what the reader accepts, read the same way) and gives
+/// up (`None`) on anything else.
+struct Plain<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Plain<'a> {
+    /// Skips JSON whitespace, as the reader does.
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.as_bytes().get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte past whitespace, not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.s.as_bytes().get(self.i).copied()
+    }
+
+    /// Consumes `b` past whitespace.
+    #[inline]
+    fn expect(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.i += 1)
+    }
+
+    /// After a member: `,` (`false`: another member follows) or `}`
+    /// (`true`: the object ends).
+    #[inline]
+    fn next_member(&mut self) -> Option<bool> {
+        let b = self.peek()?;
+        self.i += 1;
+        match b {
+            b',' => Some(false),
+            b'}' => Some(true),
+            _ => None,
+        }
+    }
+
+    /// A string past whitespace, unescaped: borrowed without escapes;
+    /// `None` for a `\u` escape, a control character or no string.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let bytes = self.s.as_bytes();
+        let start = self.i;
+        let mut i = start;
+        let mut owned: Option<String> = None;
+        let mut run = start;
+        loop {
+            match *bytes.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    let tail = self.s.get(run..i)?;
+                    return Some(match owned {
+                        None => Cow::Borrowed(tail),
+                        Some(mut o) => {
+                            o.push_str(tail);
+                            Cow::Owned(o)
+                        }
+                    });
+                }
+                b'\\' => {
+                    let e = simple_escape(*bytes.get(i + 1)?)?;
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(self.s.get(run..i)?);
+                    o.push(e);
+                    i += 2;
+                    run = i;
+                }
+                b if b < 0x20 => return None,
+                _ => i += 1,
+            }
+        }
+    }
 }
 
 /// [`parse_attributes`] through the JSON tree: any shape, every error.
@@ -504,9 +590,32 @@ mod tests {
                 true,
             ),
             (
-                r#"{"a\u0062": {"DataType": "String.Array", "StringValue": "[\"x\", 1, [true]]", "Extra": "e"}}"#,
+                r#"{"a\u0062": {"DataType": "String", "StringValue": "x"}}"#,
+                false,
+            ),
+            (
+                r#"{"a\t\/b": {"DataType": "String.Array", "StringValue": "[\"x\", 1, [true]]", "Extra": "e\\"}}"#,
                 true,
             ),
+            (
+                "\r\n\t{\"a\" :{ \"DataType\":\"String\" , \"StringValue\" : \"\" } }\n",
+                true,
+            ),
+            (r#"{"a": {}}"#, false),
+            (
+                r#"{"a": {"DataType": "String", "StringValue": "x",}}"#,
+                false,
+            ),
+            (
+                r#"{"a": {"DataType": "String", "StringValue": "x"},}"#,
+                false,
+            ),
+            (r#"{"a": {"DataType": "String" "StringValue": "x"}}"#, false),
+            (
+                "{\"a\": {\"DataType\": \"String\", \"StringValue\": \"x\ty\"}}",
+                false,
+            ),
+            ("\u{feff}{}", false),
             (
                 r#"{"a": {"DataType": "String", "Type": "Number", "StringValue": "x", "Value": "1"}}"#,
                 true,
@@ -570,6 +679,40 @@ mod tests {
             }
             assert_eq!(parse_attributes(text), tree, "{text}");
         }
+        // Mutations of plain texts (bytes dropped, doubled or replaced by
+        // JSON punctuation): whenever the one pass answers, the tree
+        // answers the same.
+        let seeds = [
+            r#"{"a": {"DataType": "String", "StringValue": "x\"y"}, "b": {"Type": "Number", "Value": "-1.50e3"}}"#,
+            r#" { "s" : { "DataType" : "String.Array" , "StringValue" : "[\"p\\\\q\", 2]" } } "#,
+        ];
+        let inserts = [
+            b'"', b'\\', b'{', b'}', b',', b':', b' ', b'x', b'u', b'\n', 0x01,
+        ];
+        let mut answered = 0;
+        for seed in seeds {
+            assert!(parse_attributes_plain(seed).is_some(), "{seed}");
+            let b = seed.as_bytes();
+            for at in 0..b.len() {
+                let mut variants = vec![
+                    [&b[..at], &b[at + 1..]].concat(),
+                    [&b[..at], &b[at..=at], &b[at..]].concat(),
+                ];
+                for &x in &inserts {
+                    variants.push([&b[..at], &[x], &b[at + 1..]].concat());
+                }
+                for v in variants {
+                    let Ok(text) = std::str::from_utf8(&v) else {
+                        continue;
+                    };
+                    if let Some(fast) = parse_attributes_plain(text) {
+                        answered += 1;
+                        assert_eq!(Ok(fast), parse_attributes_tree(text), "{text}");
+                    }
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
         // Many attributes: the tree reads them.
         let many: Vec<String> = (0..=PLAIN_MAX_ATTRIBUTES)
             .map(|i| format!(r#""a{i}": {{"DataType": "String", "StringValue": "x"}}"#))
