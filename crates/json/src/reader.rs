@@ -699,7 +699,7 @@ fn is_ident_char(c: char) -> bool {
 /// flags the zero bytes and the bytes below 0x20 of `y` (the lowest flag
 /// is exact: a borrow only carries to higher bytes).
 #[inline]
-pub(crate) fn string_run_end(bytes: &[u8], mut i: usize) -> usize {
+pub fn string_run_end(bytes: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = bytes.get(i..).and_then(|b| b.first_chunk::<8>()) {

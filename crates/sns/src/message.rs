@@ -11,7 +11,9 @@
 //! when it is a JSON object, exactly as an EventBridge event.
 
 use evmatch_event::{EventError, FlatBuilder, FlatEvent, Leaf};
-use evmatch_json::{comparable_f64, parse_value, parse_value_with_depth, simple_escape, Value};
+use evmatch_json::{
+    comparable_f64, parse_value, parse_value_with_depth, simple_escape, string_run_end, Value,
+};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
@@ -449,6 +451,7 @@ impl<'a> Plain<'a> {
         let mut owned: Option<String> = None;
         let mut run = start;
         loop {
+            i = string_run_end(bytes, i);
             match *bytes.get(i)? {
                 b'"' => {
                     self.i = i + 1;
@@ -463,14 +466,14 @@ impl<'a> Plain<'a> {
                 }
                 b'\\' => {
                     let e = simple_escape(*bytes.get(i + 1)?)?;
-                    let o = owned.get_or_insert_with(String::new);
+                    let o = owned.get_or_insert_with(|| String::with_capacity(64));
                     o.push_str(self.s.get(run..i)?);
                     o.push(e);
                     i += 2;
                     run = i;
                 }
-                b if b < 0x20 => return None,
-                _ => i += 1,
+                // A control character (the run stops only there).
+                _ => return None,
             }
         }
     }
