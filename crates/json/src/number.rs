@@ -130,20 +130,68 @@ pub fn comparable_f64(text: &str) -> Option<f64> {
     if !d.is_finite() {
         return None;
     }
-    let exact = Decimal::parse(text)?;
     // At most 15 significant digits and a normal double: the literal is
     // the only decimal of 15 digits or fewer that rounds to `d` (binary64
     // keeps 15 decimal digits through a round trip), so it is the
     // shortest one. No need to print `d`.
-    if !exact.digits.is_empty() && exact.digits.len() <= 15 && d.abs() >= f64::MIN_POSITIVE {
+    let sig = significant_digits(text)?;
+    if (1..=15).contains(&sig) && d.abs() >= f64::MIN_POSITIVE {
         return Some(d);
     }
+    let exact = Decimal::parse(text)?;
     let shortest = Decimal::parse(&format!("{d:e}"))?;
     if exact == shortest {
         Some(if d == 0.0 { 0.0 } else { d })
     } else {
         None
     }
+}
+
+/// The number of significant digits of a literal [`Decimal::parse`]
+/// accepts (the length of its `digits`), without building it; `None`
+/// where it returns `None`.
+fn significant_digits(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    // Digits of the mantissa, the point skipped: the first and last
+    // non-zero ones give the count.
+    let (mut first, mut last, mut count, mut any) = (None, 0usize, 0usize, false);
+    let mut point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                any = true;
+                if c != b'0' {
+                    first.get_or_insert(count);
+                    last = count;
+                }
+                count += 1;
+            }
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let digits_start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == digits_start {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(first.map_or(0, |f| last - f + 1))
 }
 
 #[cfg(test)]
@@ -248,6 +296,11 @@ mod tests {
             texts.push(t);
         }
         for t in &texts {
+            assert_eq!(
+                significant_digits(t),
+                Decimal::parse(t).map(|d| d.digits.len()),
+                "{t}"
+            );
             assert_eq!(
                 comparable_f64(t).map(f64::to_bits),
                 comparable_by_printing(t).map(f64::to_bits),

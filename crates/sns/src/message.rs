@@ -158,7 +158,7 @@ fn canonical_number(text: &str) -> Option<String> {
     if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
         return None;
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len() + 1);
     if negative {
         out.push('-');
     }
