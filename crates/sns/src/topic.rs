@@ -26,8 +26,8 @@ struct PathTable {
     /// Bit `min(len, 63)` is set for the byte length of every path: a
     /// field whose length no path has is skipped at once.
     lens: u64,
-    /// Few paths: compared in place, by [`tag`] first.
-    small: Vec<((u64, u64), Box<str>, ResolvedPath)>,
+    /// Few paths, with their lengths and [`tag`]s: compared in place.
+    small: Vec<(usize, (u64, u64), Box<str>, ResolvedPath)>,
     /// Many paths: hashed.
     big: Option<AHashMap<Box<str>, ResolvedPath>>,
 }
@@ -41,30 +41,42 @@ fn len_bit(len: usize) -> u64 {
     1 << len.min(63)
 }
 
-/// A path's first eight bytes (zero-padded) mixed with its length, and
-/// its last eight bytes (zero when shorter): with the length, they are the
-/// whole path up to 16 bytes, so most comparisons are two integer compares
-/// and no `memcmp`.
+/// A path's bytes in two words, read without a loop: for a given length
+/// they determine the path up to 16 bytes (reads overlap when shorter; a
+/// short path's bytes are spread over the first word).
 #[inline(always)]
 fn tag(b: &[u8]) -> (u64, u64) {
-    let head = match b.first_chunk::<8>() {
-        Some(w) => u64::from_le_bytes(*w),
-        None => b.iter().rev().fold(0u64, |h, &x| (h << 8) | u64::from(x)),
+    let n = b.len();
+    let word4 = |at: usize| {
+        b.get(at..)
+            .and_then(|r| r.first_chunk::<4>())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
     };
-    let tail = b.last_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
-    (head ^ (b.len() as u64).rotate_right(8), tail)
+    let word8 = |at: usize| {
+        b.get(at..)
+            .and_then(|r| r.first_chunk::<8>())
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    let byte = |at: usize| b.get(at).map_or(0, |&x| u64::from(x));
+    match n {
+        0 => (0, 0),
+        1..=3 => (byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16, 0),
+        4..=7 => (word4(0) | word4(n - 4) << 32, 0),
+        _ => (word8(0), word8(n - 8)),
+    }
 }
 
-/// Whether `a`, whose [`tag`] equals `b`'s, is `b`: same length, and the
-/// bytes the tag leaves out (those between the first and last eight).
+/// Whether `a`, of `b`'s length and [`tag`], is `b`: the bytes the tag
+/// leaves out (those between the first and last eight) are equal.
 #[inline(always)]
 fn same_rest(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && (a.len() <= 16 || a.get(8..a.len() - 8) == b.get(8..b.len() - 8))
+    let n = a.len();
+    n <= 16 || a.get(8..n - 8) == b.get(8..n - 8)
 }
 
 impl PathTable {
     fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
-        let mut small: Vec<((u64, u64), Box<str>, ResolvedPath)> = Vec::new();
+        let mut small: Vec<(usize, (u64, u64), Box<str>, ResolvedPath)> = Vec::new();
         let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
         let mut lens = 0;
         let paths = patterns
@@ -78,7 +90,7 @@ impl PathTable {
             }
             if let Some(id) = rules.machine().resolve_path(path) {
                 big.insert(path.into(), id);
-                small.push((tag(path.as_bytes()), path.into(), id));
+                small.push((path.len(), tag(path.as_bytes()), path.into(), id));
                 lens |= len_bit(path.len());
             }
         }
@@ -105,11 +117,11 @@ impl PathTable {
         if let Some(m) = &self.big {
             return m.get(path).copied();
         }
-        let t = tag(path.as_bytes());
+        let (n, t) = (path.len(), tag(path.as_bytes()));
         self.small
             .iter()
-            .find(|(kt, k, _)| *kt == t && same_rest(k.as_bytes(), path.as_bytes()))
-            .map(|&(_, _, id)| id)
+            .find(|(kn, kt, k, _)| *kn == n && *kt == t && same_rest(k.as_bytes(), path.as_bytes()))
+            .map(|&(_, _, _, id)| id)
     }
 }
 
