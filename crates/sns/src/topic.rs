@@ -27,10 +27,14 @@ struct PathTable {
     /// field whose length no path has is skipped at once.
     lens: u64,
     /// Few paths, with their lengths and [`tag`]s: compared in place.
-    small: Vec<(usize, (u64, u64), Box<str>, ResolvedPath)>,
+    small: Vec<SmallPath>,
     /// Many paths: hashed.
     big: Option<AHashMap<Box<str>, ResolvedPath>>,
 }
+
+/// A path of a small [`PathTable`]: its length, its [`tag`], the path and
+/// its resolution.
+type SmallPath = (usize, (u64, u64), Box<str>, ResolvedPath);
 
 /// Above this many paths, [`PathTable`] hashes.
 const SMALL_PATHS: usize = 16;
@@ -76,7 +80,7 @@ fn same_rest(a: &[u8], b: &[u8]) -> bool {
 
 impl PathTable {
     fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
-        let mut small: Vec<(usize, (u64, u64), Box<str>, ResolvedPath)> = Vec::new();
+        let mut small: Vec<SmallPath> = Vec::new();
         let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
         let mut lens = 0;
         let paths = patterns
