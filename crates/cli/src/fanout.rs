@@ -877,7 +877,7 @@ impl Fanout<'_> {
                 let prepared = match Message::new(message.as_str())
                     .with_attributes_typed(&published.attributes)
                 {
-                    Ok(m) => m.prepare(),
+                    Ok(m) => m.into_prepared(),
                     Err(reason) => {
                         counts.messages -= 1;
                         bad(&mut counts, &reason);

@@ -197,6 +197,92 @@ pub fn flatten_with_depth(event: &Value, max_depth: usize) -> Result<FlatEvent, 
     Ok(FlatEvent { fields: w.fields })
 }
 
+/// Builds a [`FlatEvent`] member by member, for callers whose top-level
+/// members are not a [`Value`] of their own (SNS message attributes):
+/// adding the members `(k, v)` of an object in order gives what
+/// [`flatten_with_depth`] gives for that object, errors included, without
+/// building the object. A leaf member (a string or a number) can be added
+/// without building a `Value` at all.
+///
+/// ```
+/// use evmatch_event::{flatten, FlatBuilder, Leaf};
+/// use evmatch_json::parse_value;
+/// let mut b = FlatBuilder::new(evmatch_event::DEFAULT_MAX_DEPTH);
+/// b.leaf("a", Leaf::String("x".into())).unwrap();
+/// b.member("b", &parse_value(r#"[1, {"c": true}]"#).unwrap()).unwrap();
+/// let whole = parse_value(r#"{"a": "x", "b": [1, {"c": true}]}"#).unwrap();
+/// assert_eq!(b.finish(), flatten(&whole).unwrap());
+/// ```
+pub struct FlatBuilder {
+    walker: Walker,
+}
+
+impl FlatBuilder {
+    /// An empty event with this nesting limit (capped at
+    /// [`MAX_DEPTH_CEILING`]), as [`flatten_with_depth`] takes it.
+    pub fn new(max_depth: usize) -> FlatBuilder {
+        FlatBuilder::with_capacity(max_depth, 0)
+    }
+
+    /// [`FlatBuilder::new`] with room for `fields` fields.
+    pub fn with_capacity(max_depth: usize, fields: usize) -> FlatBuilder {
+        FlatBuilder {
+            walker: Walker {
+                path: String::new(),
+                arrays: Vec::new(),
+                next_array: 0,
+                fields: Vec::with_capacity(fields),
+                max_depth: max_depth.min(MAX_DEPTH_CEILING),
+                budget: MAX_FLAT_BYTES,
+            },
+        }
+    }
+
+    /// Adds the top-level member `key: value`.
+    pub fn member(&mut self, key: &str, value: &Value) -> Result<(), EventError> {
+        let w = &mut self.walker;
+        w.path.clear();
+        w.path.push_str(key);
+        w.walk(value, 1)
+    }
+
+    /// Adds the top-level member `key` whose value is the array of
+    /// `items` (as [`FlatBuilder::member`] would, without building it).
+    pub fn array(&mut self, key: &str, items: &[Value]) -> Result<(), EventError> {
+        let w = &mut self.walker;
+        if w.max_depth < 1 {
+            return Err(EventError::TooDeep { limit: w.max_depth });
+        }
+        w.path.clear();
+        w.path.push_str(key);
+        w.walk_array(items, 1)
+    }
+
+    /// Adds the top-level member `key` whose value is this leaf (as
+    /// [`FlatBuilder::member`] would add the leaf's value; a number's
+    /// `value` must be `comparable_f64` of its text).
+    pub fn leaf(&mut self, key: &str, leaf: Leaf) -> Result<(), EventError> {
+        self.leaf_owned(key.to_string(), leaf)
+    }
+
+    /// [`FlatBuilder::leaf`] taking the key, which becomes the field's
+    /// path.
+    pub fn leaf_owned(&mut self, key: String, leaf: Leaf) -> Result<(), EventError> {
+        let w = &mut self.walker;
+        if w.max_depth < 1 {
+            return Err(EventError::TooDeep { limit: w.max_depth });
+        }
+        w.push_field(key, leaf)
+    }
+
+    /// The event.
+    pub fn finish(self) -> FlatEvent {
+        FlatEvent {
+            fields: self.walker.fields,
+        }
+    }
+}
+
 /// State of one flattening.
 struct Walker {
     path: String,
@@ -227,16 +313,7 @@ impl Walker {
                 self.path.truncate(base);
                 return Ok(());
             }
-            Value::Array(items) => {
-                let id = self.next_array;
-                self.next_array = self.next_array.wrapping_add(1);
-                for (i, child) in items.iter().enumerate() {
-                    self.arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
-                    self.walk(child, depth + 1)?;
-                    self.arrays.pop();
-                }
-                return Ok(());
-            }
+            Value::Array(items) => return self.walk_array(items, depth),
             Value::String(s) => Leaf::String(s.clone()),
             Value::Number(n) => Leaf::Number {
                 text: n.clone(),
@@ -245,15 +322,33 @@ impl Walker {
             Value::Bool(b) => Leaf::Bool(*b),
             Value::Null => Leaf::Null,
         };
-        let cost = self
-            .path
+        let path = self.path.clone();
+        self.push_field(path, leaf)
+    }
+
+    /// The elements of an array at `depth` (its own depth was checked).
+    fn walk_array(&mut self, items: &[Value], depth: usize) -> Result<(), EventError> {
+        let id = self.next_array;
+        self.next_array = self.next_array.wrapping_add(1);
+        for (i, child) in items.iter().enumerate() {
+            self.arrays.push((id, u32::try_from(i).unwrap_or(u32::MAX)));
+            self.walk(child, depth + 1)?;
+            self.arrays.pop();
+        }
+        Ok(())
+    }
+
+    /// Adds a leaf at `path` (the current path) under the current arrays,
+    /// within the budget.
+    fn push_field(&mut self, path: String, leaf: Leaf) -> Result<(), EventError> {
+        let cost = path
             .len()
             .saturating_add(self.arrays.len().saturating_mul(8));
         self.budget = self.budget.checked_sub(cost).ok_or(EventError::TooLarge {
             limit: MAX_FLAT_BYTES,
         })?;
         self.fields.push(Field {
-            path: self.path.clone(),
+            path,
             leaf,
             arrays: self.arrays.clone(),
         });
@@ -343,6 +438,41 @@ mod tests {
         assert!(!nested.fields()[0].compatible(&nested.fields()[1]));
         let two = flat(r#"{"a":[1,2],"b":[3]}"#);
         assert!(two.fields()[0].compatible(&two.fields()[2]));
+    }
+
+    #[test]
+    fn builder_equals_flatten_of_the_object() {
+        let text = r#"{"s": "x", "n": 1.50, "a": [1, [2, {"k.d": [true, null]}], {}], "o": {"p": "q"}, "b": ["y"]}"#;
+        let whole = parse_value_with_depth(text, 10).unwrap();
+        let members = match &whole {
+            Value::Object(m) => m.clone(),
+            _ => Vec::new(),
+        };
+        assert_eq!(members.len(), 5);
+        for limit in [0, 1, 2, 3, 4, 10] {
+            let mut b = FlatBuilder::new(limit);
+            let mut got = Ok(());
+            for (k, v) in &members {
+                let r = match v {
+                    Value::String(s) => b.leaf(k, Leaf::String(s.clone())),
+                    Value::Number(n) => b.leaf(
+                        k,
+                        Leaf::Number {
+                            text: n.clone(),
+                            value: comparable_f64(n),
+                        },
+                    ),
+                    Value::Array(items) if k == "b" => b.array(k, items),
+                    _ => b.member(k, v),
+                };
+                if let Err(e) = r {
+                    got = Err(e);
+                    break;
+                }
+            }
+            let want = flatten_with_depth(&whole, limit);
+            assert_eq!(got.map(|()| b.finish()), want, "limit {limit}");
+        }
     }
 
     #[test]

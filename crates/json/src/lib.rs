@@ -29,7 +29,7 @@ mod value;
 
 pub use number::{comparable_f64, Decimal};
 pub use reader::{
-    jackson_source, simple_escape, surrogate_pair, JsonError, Position, Reader, Token,
-    DEFAULT_MAX_DEPTH,
+    jackson_source, simple_escape, string_run_end, surrogate_pair, JsonError, Position, Reader,
+    Token, DEFAULT_MAX_DEPTH,
 };
 pub use value::{parse_value, parse_value_with_depth, Value};

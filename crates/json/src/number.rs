@@ -130,6 +130,14 @@ pub fn comparable_f64(text: &str) -> Option<f64> {
     if !d.is_finite() {
         return None;
     }
+    // At most 15 significant digits and a normal double: the literal is
+    // the only decimal of 15 digits or fewer that rounds to `d` (binary64
+    // keeps 15 decimal digits through a round trip), so it is the
+    // shortest one. No need to print `d`.
+    let sig = significant_digits(text)?;
+    if (1..=15).contains(&sig) && d.abs() >= f64::MIN_POSITIVE {
+        return Some(d);
+    }
     let exact = Decimal::parse(text)?;
     let shortest = Decimal::parse(&format!("{d:e}"))?;
     if exact == shortest {
@@ -137,6 +145,53 @@ pub fn comparable_f64(text: &str) -> Option<f64> {
     } else {
         None
     }
+}
+
+/// The number of significant digits of a literal [`Decimal::parse`]
+/// accepts (the length of its `digits`), without building it; `None`
+/// where it returns `None`.
+fn significant_digits(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    // Digits of the mantissa, the point skipped: the first and last
+    // non-zero ones give the count.
+    let (mut first, mut last, mut count, mut any) = (None, 0usize, 0usize, false);
+    let mut point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                any = true;
+                if c != b'0' {
+                    first.get_or_insert(count);
+                    last = count;
+                }
+                count += 1;
+            }
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let digits_start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == digits_start {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(first.map_or(0, |f| last - f + 1))
 }
 
 #[cfg(test)]
@@ -170,6 +225,88 @@ mod tests {
         assert_eq!(comparable_f64("9007199254740993"), None);
         assert_eq!(comparable_f64("9007199254740992"), Some(9007199254740992.0));
         assert_eq!(comparable_f64("0e99999999999999999999"), Some(0.0));
+    }
+
+    /// `comparable_f64` without the short cut.
+    fn comparable_by_printing(text: &str) -> Option<f64> {
+        let d: f64 = text.parse().ok()?;
+        if !d.is_finite() {
+            return None;
+        }
+        let exact = Decimal::parse(text)?;
+        let shortest = Decimal::parse(&format!("{d:e}"))?;
+        (exact == shortest).then_some(if d == 0.0 { 0.0 } else { d })
+    }
+
+    #[test]
+    fn short_cut_agrees_with_printing() {
+        let mut texts: Vec<String> = [
+            "1",
+            "-1",
+            "0.1",
+            "123456789012345",
+            "1234567890123456",
+            "0.000000000000001",
+            "1.00000000000000",
+            "100000000000000000000",
+            "1e308",
+            "1.7976931348623157e308",
+            "2.2250738585072014e-308",
+            "2.225073858507201e-308",
+            "1e-307",
+            "1e-308",
+            "1e-309",
+            "4.9e-324",
+            "5e-324",
+            "-0.0",
+            "0e5",
+            ".5",
+            "5.",
+            "+1",
+            "1e",
+            "9007199254740993",
+            "0.30000000000000004",
+            "0.3",
+            "123.456e-2",
+            "99999999999999.9",
+            "999999999999999e300",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Deterministic pseudo-random literals of 1 to 18 digits with
+        // varied points and exponents.
+        let mut x: u64 = 12345;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let digits = 1 + (x >> 60) as usize % 18;
+            let mut t: String = (0..digits)
+                .map(|i| char::from(b'0' + ((x >> (i * 3 % 50)) % 10) as u8))
+                .collect();
+            let point = (x >> 20) as usize % (digits + 1);
+            if point < digits {
+                t.insert(point, '.');
+            }
+            if x >> 40 & 1 == 1 {
+                let e = ((x >> 41) % 700) as i64 - 350;
+                t.push_str(&format!("e{e}"));
+            }
+            texts.push(t);
+        }
+        for t in &texts {
+            assert_eq!(
+                significant_digits(t),
+                Decimal::parse(t).map(|d| d.digits.len()),
+                "{t}"
+            );
+            assert_eq!(
+                comparable_f64(t).map(f64::to_bits),
+                comparable_by_printing(t).map(f64::to_bits),
+                "{t}"
+            );
+        }
     }
 
     #[test]

@@ -562,6 +562,7 @@ impl<'a> Reader<'a> {
         let bytes = self.src.as_bytes();
         // Fast path: no escapes.
         loop {
+            i = string_run_end(bytes, i);
             match bytes.get(i) {
                 None => return Err(self.unterminated(i)),
                 Some(b'"') => {
@@ -624,13 +625,15 @@ impl<'a> Reader<'a> {
                 }
                 Some(&b) if b < 0x20 => return Err(self.ctrl_char(i, b)),
                 Some(_) => {
-                    // Copy one whole UTF-8 sequence.
-                    let rest = self.src.get(i..).unwrap_or("");
-                    let Some(c) = rest.chars().next() else {
+                    // Copy the run up to the next quote, backslash or
+                    // control character (all ASCII, so the run ends on a
+                    // character boundary).
+                    let end = string_run_end(bytes, i);
+                    let Some(text) = self.src.get(i..end) else {
                         return Err(self.unterminated(i));
                     };
-                    out.push(c);
-                    i += c.len_utf8();
+                    out.push_str(text);
+                    i = end;
                 }
             }
         }
@@ -687,6 +690,38 @@ impl<'a> Reader<'a> {
 /// parts, approximately).
 fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// The index of the first byte at or after `i` that ends a run of plain
+/// string content: a quote, a backslash or a control character (below
+/// 0x20); `bytes.len()` if none. Eight bytes at a time: a byte equal to
+/// `q` makes `x ^ q` have a zero byte, and `(y - 0x01..) & !y & 0x80..`
+/// flags the zero bytes and the bytes below 0x20 of `y` (the lowest flag
+/// is exact: a borrow only carries to higher bytes).
+#[inline]
+pub fn string_run_end(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..).and_then(|b| b.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Jackson's description of a character: `'x' (code 120)`, control
@@ -769,6 +804,33 @@ pub fn surrogate_pair(hi: u32, lo: u32) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_run_end_finds_the_first_stop_byte() {
+        // Every stop byte at every offset of a run of ordinary bytes
+        // (ASCII, 0x7f and UTF-8 continuation and lead bytes included).
+        let fill: Vec<u8> = [
+            b'a', b' ', 0x7f, 0x80, 0xbf, 0xc3, 0xff, b'!', b'#', b'[', b']', 0x21, 0x5b,
+        ]
+        .to_vec();
+        for len in 0..20 {
+            let base: Vec<u8> = (0..len).map(|k| fill[k % fill.len()]).collect();
+            assert_eq!(string_run_end(&base, 0), len);
+            for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for at in 0..len {
+                    let mut b = base.clone();
+                    b[at] = stop;
+                    // A second stop later must not matter.
+                    if at + 3 < len {
+                        b[at + 3] = b'"';
+                    }
+                    for start in 0..=at {
+                        assert_eq!(string_run_end(&b, start), at, "{b:?} from {start}");
+                    }
+                }
+            }
+        }
+    }
 
     fn all(src: &str) -> Result<Vec<Token<'_>>, JsonError> {
         let mut r = Reader::new(src);

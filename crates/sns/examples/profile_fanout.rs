@@ -16,7 +16,7 @@ mod workload;
 
 use evmatch_sns::{PreparedMessage, Topic};
 use std::hint::black_box;
-use workload::{message, messages, publish_texts, topic};
+use workload::{messages, prepared, publish_texts, topic};
 
 #[inline(never)]
 fn run(t: &Topic, msgs: &[PreparedMessage], iters: usize) -> usize {
@@ -37,7 +37,7 @@ fn run_publish(t: &Topic, texts: &[(String, String)], iters: usize) -> usize {
     let mut receivers = Vec::new();
     for _ in 0..iters {
         for (body, attributes) in texts {
-            let m = message(black_box(body), black_box(attributes)).prepare();
+            let m = prepared(black_box(body), black_box(attributes));
             t.receivers_into(&m, &mut receivers);
             d += receivers.len();
         }

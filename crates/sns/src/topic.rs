@@ -6,7 +6,7 @@ use crate::policy::{FilterPolicy, FilterPolicyScope, PolicyError};
 use ahash::AHashMap;
 use evmatch::{RuleSet, RuleSetBuilder};
 use evmatch_automata::{ResolvedPath, RuleId, Scratch};
-use evmatch_event::FlatEvent;
+use evmatch_event::{Field, FlatEvent};
 use evmatch_pattern::Pattern;
 use std::cell::RefCell;
 use std::fmt;
@@ -23,19 +23,66 @@ thread_local! {
 /// their paths for every message.
 #[derive(Debug, Clone, Default)]
 struct PathTable {
-    /// Few paths: compared in place (lengths first).
-    small: Vec<(Box<str>, ResolvedPath)>,
+    /// Bit `min(len, 63)` is set for the byte length of every path: a
+    /// field whose length no path has is skipped at once.
+    lens: u64,
+    /// Few paths, with their lengths and [`tag`]s: compared in place.
+    small: Vec<SmallPath>,
     /// Many paths: hashed.
     big: Option<AHashMap<Box<str>, ResolvedPath>>,
 }
 
+/// A path of a small [`PathTable`]: its length, its [`tag`], the path and
+/// its resolution.
+type SmallPath = (usize, (u64, u64), Box<str>, ResolvedPath);
+
 /// Above this many paths, [`PathTable`] hashes.
 const SMALL_PATHS: usize = 16;
 
+/// The length bit of a path in [`PathTable::lens`].
+#[inline]
+fn len_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// A path's bytes in two words, read without a loop: for a given length
+/// they determine the path up to 16 bytes (reads overlap when shorter; a
+/// short path's bytes are spread over the first word).
+#[inline(always)]
+fn tag(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    let word4 = |at: usize| {
+        b.get(at..)
+            .and_then(|r| r.first_chunk::<4>())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
+    };
+    let word8 = |at: usize| {
+        b.get(at..)
+            .and_then(|r| r.first_chunk::<8>())
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    let byte = |at: usize| b.get(at).map_or(0, |&x| u64::from(x));
+    match n {
+        0 => (0, 0),
+        1..=3 => (byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16, 0),
+        4..=7 => (word4(0) | word4(n - 4) << 32, 0),
+        _ => (word8(0), word8(n - 8)),
+    }
+}
+
+/// Whether `a`, of `b`'s length and [`tag`], is `b`: the bytes the tag
+/// leaves out (those between the first and last eight) are equal.
+#[inline(always)]
+fn same_rest(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    n <= 16 || a.get(8..n - 8) == b.get(8..n - 8)
+}
+
 impl PathTable {
     fn new(rules: &RuleSet, patterns: &[&Pattern]) -> PathTable {
-        let mut small: Vec<(Box<str>, ResolvedPath)> = Vec::new();
+        let mut small: Vec<SmallPath> = Vec::new();
         let mut big: AHashMap<Box<str>, ResolvedPath> = AHashMap::new();
+        let mut lens = 0;
         let paths = patterns
             .iter()
             .flat_map(|p| p.branches())
@@ -47,28 +94,60 @@ impl PathTable {
             }
             if let Some(id) = rules.machine().resolve_path(path) {
                 big.insert(path.into(), id);
-                small.push((path.into(), id));
+                small.push((path.len(), tag(path.as_bytes()), path.into(), id));
+                lens |= len_bit(path.len());
             }
         }
         if small.len() > SMALL_PATHS {
             PathTable {
+                lens,
                 small: Vec::new(),
                 big: Some(big),
             }
         } else {
-            PathTable { small, big: None }
+            PathTable {
+                lens,
+                small,
+                big: None,
+            }
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, path: &str) -> Option<ResolvedPath> {
+        if self.lens & len_bit(path.len()) == 0 {
+            return None;
+        }
         if let Some(m) = &self.big {
             return m.get(path).copied();
         }
+        let (n, t) = (path.len(), tag(path.as_bytes()));
         self.small
             .iter()
-            .find(|(k, _)| k.len() == path.len() && k.as_bytes() == path.as_bytes())
-            .map(|&(_, id)| id)
+            .find(|(kn, kt, k, _)| *kn == n && *kt == t && same_rest(k.as_bytes(), path.as_bytes()))
+            .map(|&(_, _, _, id)| id)
+    }
+}
+
+/// The fields of an event whose paths some policy of a scope reads, with
+/// their resolutions (a plain loop: the tests inline into the matcher's).
+#[derive(Clone)]
+struct Resolved<'a> {
+    fields: std::slice::Iter<'a, Field>,
+    paths: &'a PathTable,
+}
+
+impl<'a> Iterator for Resolved<'a> {
+    type Item = (ResolvedPath, &'a Field);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        for f in self.fields.by_ref() {
+            if let Some(p) = self.paths.get(&f.path) {
+                return Some((p, f));
+            }
+        }
+        None
     }
 }
 
@@ -100,10 +179,10 @@ impl Scope {
     /// matches `event`, ascending.
     fn matches_into(&self, event: &FlatEvent, out: &mut Vec<usize>) {
         let machine = self.rules.machine();
-        let fields = event
-            .fields()
-            .iter()
-            .filter_map(|f| self.paths.get(&f.path).map(|p| (p, f)));
+        let fields = Resolved {
+            fields: event.fields().iter(),
+            paths: &self.paths,
+        };
         let mut run = |s: &mut Scratch, buf: &mut Vec<RuleId>| {
             buf.clear();
             machine.matches_resolved(s, fields.clone(), buf);
@@ -273,7 +352,11 @@ impl Topic {
                 .matches_into(message.attributes_event(), out);
             sources += usize::from(out.len() > before);
         }
-        if let (false, Some(ev)) = (self.body.rules.is_empty(), message.body_event()) {
+        // The body is read only for a topic with body-scope policies.
+        if let Some(ev) = (!self.body.rules.is_empty())
+            .then(|| message.body_event())
+            .flatten()
+        {
             let before = out.len();
             self.body.matches_into(ev, out);
             sources += usize::from(out.len() > before);
@@ -301,6 +384,75 @@ mod tests {
     use crate::message::Attribute;
 
     #[test]
+    fn path_table_tells_paths_apart_by_tag_length_and_tail() {
+        // Paths sharing their first (and last) eight bytes, lengths around
+        // eight and sixteen, a
+        // zero byte, and one past the 63-byte length bit.
+        let long = "x".repeat(70);
+        let names = [
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefgh1",
+            "abcdefgh2",
+            "abcdefgh12",
+            "abcdefghijklmnop",
+            "abcdefghXijklmnop",
+            "abcdefghYijklmnop",
+            "abc\u{0}",
+            long.as_str(),
+        ];
+        // Few paths (compared in place) and many (hashed).
+        for pad in [0, 20] {
+            let mut b = Topic::builder();
+            for (i, n) in names.iter().enumerate() {
+                let policy = format!(r#"{{{}: ["v{i}"]}}"#, serde_json::to_string(n).unwrap());
+                b.subscribe(
+                    &format!("s{i}"),
+                    &policy,
+                    FilterPolicyScope::MessageAttributes,
+                )
+                .unwrap();
+            }
+            for k in 0..pad {
+                let policy = format!(r#"{{"pad-{k}": ["v"]}}"#);
+                b.subscribe(
+                    &format!("pad{k}"),
+                    &policy,
+                    FilterPolicyScope::MessageAttributes,
+                )
+                .unwrap();
+            }
+            let t = b.build();
+            assert_eq!(t.attributes.paths.big.is_some(), pad > 0);
+            for (i, n) in names.iter().enumerate() {
+                let m = Message::new("{}")
+                    .with_attribute(*n, Attribute::String(format!("v{i}")))
+                    .prepare();
+                assert_eq!(t.receivers_prepared(&m), vec![i], "{n:?}");
+            }
+            for other in [
+                "abc",
+                "abcdefg",
+                "abcdefgh3",
+                "abcdefgh123",
+                "abcdefghZijklmnop",
+                "abcdefghijklmnoq",
+                "abcdefghXXijklmnop",
+                "abc\u{0}\u{0}",
+                &long[1..],
+            ] {
+                let mut m = Message::new("{}");
+                for i in 0..names.len() {
+                    m = m.with_attribute(other, Attribute::String(format!("v{i}")));
+                    let p = m.clone().prepare();
+                    assert!(t.receivers_prepared(&p).is_empty(), "{other:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn spec_5_1_receivers_into_merges_both_scopes_and_unfiltered_ascending() {
         let mut b = Topic::builder();
         let attrs = FilterPolicyScope::MessageAttributes;
@@ -321,6 +473,20 @@ mod tests {
         assert_eq!(out, vec![0, 1, 2, 4, 5]);
         assert_eq!(t.receivers_prepared(&m), out);
         // The vector is reused: cleared, then filled again.
+        // A topic without body-scope policies never reads the body.
+        let mut a = Topic::builder();
+        a.subscribe("attr", r#"{"a": ["x"]}"#, attrs).unwrap();
+        a.subscribe_unfiltered("all");
+        let a = a.build();
+        let fresh = Message::new(r#"{"k": "v"}"#)
+            .with_attribute("a", Attribute::String("x".into()))
+            .into_prepared();
+        a.receivers_into(&fresh, &mut out);
+        assert_eq!(out, vec![0, 1]);
+        assert!(!fresh.body_was_read());
+        t.receivers_into(&fresh, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 4, 5]);
+        assert!(fresh.body_was_read());
         let plain = Message::new("not json").prepare();
         t.receivers_into(&plain, &mut out);
         assert_eq!(out, vec![1, 5]);

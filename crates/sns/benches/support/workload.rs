@@ -74,10 +74,17 @@ pub fn message(body: &str, attributes: &str) -> Message {
     Message::new(body).with_attributes_json(attributes).unwrap()
 }
 
+/// A Publish request's texts read and prepared for matching, as
+/// `evmatch fanout` does for each request: the attributes JSON read in one
+/// pass, then the message moved into its prepared form.
+pub fn prepared(body: &str, attributes: &str) -> PreparedMessage {
+    message(body, attributes).into_prepared()
+}
+
 /// [`publish_texts`] read and prepared once, for matching many times.
 pub fn messages(count: usize) -> Vec<PreparedMessage> {
     publish_texts(count)
         .iter()
-        .map(|(body, attributes)| message(body, attributes).prepare())
+        .map(|(body, attributes)| prepared(body, attributes))
         .collect()
 }
