@@ -633,6 +633,19 @@ struct State {
     retries: BinaryHeap<Retry>,
     seq: u64,
     closed: bool,
+    /// Delivery threads waiting on `work`, and producers waiting on
+    /// `space`: a notification is made only when someone waits (on Linux
+    /// each one is a system call, and most would wake nobody).
+    idle_workers: u32,
+    waiting_producers: u32,
+    /// Delivered jobs, freed by the producer ([`Router::submit_all`]) on
+    /// its next visit: their memory was allocated on its thread, and
+    /// freeing it there keeps the allocator's per-thread caches working
+    /// instead of both threads contending for one arena's lock (with
+    /// glibc, a system call every few events). At most
+    /// [`RouterConfig::queue_capacity`] jobs; beyond that the delivery
+    /// thread frees them itself.
+    delivered: Vec<Job>,
 }
 
 struct Retry {
@@ -932,6 +945,8 @@ impl Router {
         let cap = self.shared.config.queue_capacity;
         let mut jobs = jobs.into_iter().peekable();
         let mut st = lock(&slot.state);
+        // Freed once the lock is released.
+        let delivered = std::mem::take(&mut st.delivered);
         while jobs.peek().is_some() {
             if st.closed || self.shared.aborted.load(Ordering::SeqCst) {
                 drop(st);
@@ -943,20 +958,26 @@ impl Router {
             }
             let room = cap.saturating_sub(st.queue.len() + st.retries.len());
             if room == 0 {
+                st.waiting_producers += 1;
                 st = match slot.space.wait_timeout(st, Duration::from_millis(100)) {
                     Ok((g, _)) => g,
                     Err(p) => p.into_inner().0,
                 };
+                st.waiting_producers -= 1;
                 continue;
             }
             let before = st.queue.len();
             st.queue.extend(jobs.by_ref().take(room));
-            if st.queue.len() - before > 1 {
-                slot.work.notify_all();
-            } else {
-                slot.work.notify_one();
+            if st.idle_workers > 0 {
+                if st.queue.len() - before > 1 {
+                    slot.work.notify_all();
+                } else {
+                    slot.work.notify_one();
+                }
             }
         }
+        drop(st);
+        drop(delivered);
     }
 
     /// Stops retrying (Ctrl-C): retries waiting and failures from now on
@@ -1165,9 +1186,15 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
     let mut failed: Vec<(Job, Failure)> = Vec::new();
     let mut results = Vec::new();
     let mut keys = String::new();
+    // Delivered jobs, handed to the producer to free (`State::delivered`).
+    let mut done: Vec<Job> = Vec::new();
+    let done_cap = shared.config.queue_capacity;
     loop {
         {
             let mut st = lock(&slot.state);
+            if st.delivered.len() + done.len() <= done_cap {
+                st.delivered.append(&mut done);
+            }
             loop {
                 let expired = shared.drain_expired.load(Ordering::SeqCst);
                 if shared.aborted.load(Ordering::SeqCst) || expired {
@@ -1214,7 +1241,9 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                     }
                 }
                 if !failed.is_empty() {
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 let now = Instant::now();
@@ -1223,7 +1252,9 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                         slot.stats.retried.fetch_add(1, Ordering::SeqCst);
                         batch.push(r.job);
                     }
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 if !st.queue.is_empty() {
@@ -1233,13 +1264,16 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                             None => break,
                         }
                     }
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 if st.closed && st.retries.is_empty() {
                     slot.work.notify_all();
                     return;
                 }
+                st.idle_workers += 1;
                 st = match st
                     .retries
                     .peek()
@@ -1254,8 +1288,11 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                         Err(p) => p.into_inner(),
                     },
                 };
+                st.idle_workers -= 1;
             }
         }
+        // What did not fit is freed here.
+        done.clear();
         for (job, f) in failed.drain(..) {
             shared.give_up(slot, &job, &f);
         }
@@ -1307,6 +1344,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             let e = match res {
                 Ok(()) => {
                     delivered += 1;
+                    done.push(job);
                     continue;
                 }
                 Err(e) => e,
