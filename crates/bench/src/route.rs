@@ -4,13 +4,19 @@
 //! matched (event, rule) pair as a line), timed in interleaved pairs on
 //! the same data. The issue-5 goal is routed throughput at least half the
 //! match-only throughput: `ratio = match-only time / routed time >= 0.5`.
+//!
+//! Each pair is followed by a third, in-process run: a plain sequential
+//! write of as many bytes as the routed run wrote, to a fresh file in the
+//! same directory (the "write bound": what the bytes alone cost here, page
+//! cache included, measured under the same conditions as the routed run).
 
 use crate::measure::{self, median};
 use crate::run::{data_file, load_sets, parse_counts, RuleSetSpec};
 use anyhow::{bail, Context, Result};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The issue-5 goal for routed / match-only throughput.
 pub const TARGET_RATIO: f64 = 0.5;
@@ -52,13 +58,18 @@ pub fn routed_rules_text(set: &RuleSetSpec, out_dir: &Path) -> String {
     s
 }
 
-/// (match-only time, routed time) of one set, and the number of
-/// (event, rule) pairs delivered.
+/// (match-only time, routed time) of one set, the number of (event,
+/// rule) pairs delivered, the bytes the routed run wrote and the time a
+/// plain write of that many bytes took.
 #[derive(Debug, Clone, Copy)]
 pub struct SetResult {
     pub match_only: Duration,
     pub routed: Duration,
     pub pairs: u64,
+    /// Bytes of the files the routed run wrote.
+    pub bytes: u64,
+    /// [`write_bound`] of `bytes` (median).
+    pub write: Duration,
 }
 
 impl SetResult {
@@ -66,6 +77,49 @@ impl SetResult {
     pub fn ratio(&self) -> f64 {
         self.match_only.as_secs_f64() / self.routed.as_secs_f64().max(1e-9)
     }
+
+    /// The routing time beyond the bytes' own cost, per delivery, in
+    /// nanoseconds: `(routed - match-only - write) / pairs` (can be
+    /// negative when matching, delivering and writing overlap).
+    pub fn overhead_ns_per_pair(&self) -> f64 {
+        let extra =
+            self.routed.as_secs_f64() - self.match_only.as_secs_f64() - self.write.as_secs_f64();
+        extra * 1e9 / (self.pairs.max(1) as f64)
+    }
+}
+
+/// The time to write `bytes` bytes to a new file `path` in 64 KiB
+/// `write` calls (as `dd bs=64K` would), from creating it to closing it;
+/// the file is removed afterwards.
+pub fn write_bound(path: &Path, bytes: u64) -> Result<Duration> {
+    let took = write_plain(path, bytes)?;
+    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    Ok(took)
+}
+
+/// [`write_bound`] without the removal.
+fn write_plain(path: &Path, bytes: u64) -> Result<Duration> {
+    const CHUNK: usize = 64 * 1024;
+    // Not zeros: a line of JSON-ish text, like the records.
+    let chunk: Vec<u8> = b"{\"idempotency_key\":\"h64-0123456789abcdef/r/file\",\"body\":{}}\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(CHUNK)
+        .collect();
+    let _ = std::fs::remove_file(path);
+    let start = Instant::now();
+    let mut f =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        f.write_all(chunk.get(..n).unwrap_or(&chunk))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        left -= n as u64;
+    }
+    drop(f);
+    Ok(start.elapsed())
 }
 
 /// (event, rule) pairs in `--count` output: the sum of the counts.
@@ -84,13 +138,15 @@ pub fn delivered_in_summary(stderr: &[u8]) -> Option<u64> {
         .ok()
 }
 
-fn lines_in_dir(dir: &Path) -> Result<u64> {
-    let mut n = 0u64;
+/// (lines, bytes) of the files in `dir`.
+fn lines_in_dir(dir: &Path) -> Result<(u64, u64)> {
+    let (mut n, mut size) = (0u64, 0u64);
     for e in std::fs::read_dir(dir)? {
         let bytes = std::fs::read(e?.path())?;
         n += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        size += bytes.len() as u64;
     }
-    Ok(n)
+    Ok((n, size))
 }
 
 fn clear_dir(dir: &Path) -> Result<()> {
@@ -115,7 +171,9 @@ pub fn measure_set(
     let dlq = work.join("dead-letter.ndjson");
     let mut m_times = Vec::new();
     let mut r_times = Vec::new();
+    let mut w_times = Vec::new();
     let mut pairs = None;
+    let mut bytes = 0u64;
     for _ in 0..opts.runs.max(1) {
         let m = measure::run(
             Command::new(&opts.evmatch)
@@ -141,7 +199,7 @@ pub fn measure_set(
         r.ensure_success("evmatch (routed)")?;
         r_times.push(r.wall);
         let delivered = delivered_in_summary(&r.stderr);
-        let written = lines_in_dir(&out_dir)?;
+        let (written, size) = lines_in_dir(&out_dir)?;
         if delivered != Some(p) || written != p {
             bail!(
                 "set {}: {p} matched pairs, but the router reported {delivered:?} delivered \
@@ -150,12 +208,19 @@ pub fn measure_set(
             );
         }
         pairs = Some(p);
+        bytes = size;
+        // The same bytes, written plainly, where the routed run wrote
+        // them (its files removed first, as before each routed run).
+        clear_dir(&out_dir)?;
+        w_times.push(write_bound(&out_dir.join("write-bound.tmp"), size)?);
     }
     clear_dir(&out_dir)?;
     Ok(SetResult {
         match_only: median(m_times),
         routed: median(r_times),
         pairs: pairs.unwrap_or(0),
+        bytes,
+        write: median(w_times),
     })
 }
 
@@ -209,8 +274,8 @@ pub fn run(opts: &RouteOptions) -> Result<bool> {
         opts.runs.max(1)
     );
     println!(
-        "{:<14} {:>5} {:>9} {:>11} {:>10} {:>6} {:>6}",
-        "set", "rules", "pairs", "match-only", "routed", "ratio", "goal"
+        "{:<14} {:>5} {:>9} {:>11} {:>10} {:>6} {:>6} {:>8} {:>9} {:>8}",
+        "set", "rules", "pairs", "match-only", "routed", "ratio", "goal", "MB", "write", "ns/pair"
     );
     let mut all_ok = true;
     for set in &sets {
@@ -219,14 +284,17 @@ pub fn run(opts: &RouteOptions) -> Result<bool> {
         let ok = r.ratio() >= TARGET_RATIO;
         all_ok &= ok;
         println!(
-            "{:<14} {:>5} {:>9} {:>9.3} s {:>8.3} s {:>6.2} {:>6}",
+            "{:<14} {:>5} {:>9} {:>9.3} s {:>8.3} s {:>6.2} {:>6} {:>8.1} {:>7.3} s {:>8.0}",
             set.name,
             set.rules.len(),
             r.pairs,
             r.match_only.as_secs_f64(),
             r.routed.as_secs_f64(),
             r.ratio(),
-            if ok { "ok" } else { "BELOW" }
+            if ok { "ok" } else { "BELOW" },
+            r.bytes as f64 / 1e6,
+            r.write.as_secs_f64(),
+            r.overhead_ns_per_pair()
         );
     }
     println!();
@@ -235,7 +303,11 @@ pub fn run(opts: &RouteOptions) -> Result<bool> {
     println!(
         "match-only); goal: at least {TARGET_RATIO}. pairs: (event, rule) deliveries, checked"
     );
-    println!("against the counts, the router's summary and the lines written.");
+    println!("against the counts, the router's summary and the lines written. MB: what the");
+    println!("routed run wrote; write: a plain sequential write of as many bytes (64 KiB writes)");
+    println!("to a fresh file in the same directory, after each routed run (the bytes' own cost);");
+    println!("ns/pair: (routed - match-only - write) per pair, the routing cost beyond matching");
+    println!("and the bytes (negative when they overlap on several cores).");
     Ok(all_ok)
 }
 
@@ -272,8 +344,30 @@ mod tests {
         let r = SetResult {
             match_only: Duration::from_millis(100),
             routed: Duration::from_millis(400),
-            pairs: 1,
+            pairs: 1000,
+            bytes: 1,
+            write: Duration::from_millis(100),
         };
         assert!((r.ratio() - 0.25).abs() < 1e-9);
+        // 200 ms beyond matching and writing, over 1,000 pairs.
+        assert!((r.overhead_ns_per_pair() - 200_000.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn write_bound_writes_the_bytes_then_removes_the_file() {
+        let dir = std::env::temp_dir().join(format!("evmatch-wb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.tmp");
+        // Mid-chunk sizes too: the last write is a partial chunk.
+        for size in [0u64, 1, 65_536, 200_000] {
+            write_plain(&path, size).unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+            assert!(write_bound(&path, size).unwrap() > Duration::ZERO);
+            assert!(!path.exists());
+        }
+        // A directory in the way: an error, not a time.
+        std::fs::create_dir_all(dir.join("d.tmp")).unwrap();
+        assert!(write_bound(&dir.join("d.tmp"), 10).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

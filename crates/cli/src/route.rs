@@ -485,16 +485,28 @@ impl Routing {
         jobs: &mut Vec<Job>,
     ) {
         let received = Instant::now();
-        // The line matched, so it is UTF-8 JSON; be safe anyway.
-        let Ok(text) = std::str::from_utf8(line) else {
+        // The line matched, so it is UTF-8 JSON; be safe anyway (the
+        // vectorised check: this runs once per matching event).
+        let Ok(text) = simdutf8::basic::from_utf8(line) else {
             return;
         };
-        let rules: Vec<usize> = ids.iter().map(|&id| id as usize).collect();
+        // The rule indexes, on the stack for the usual few.
+        let mut few = [0usize; 16];
+        let many: Vec<usize>;
+        let rules: &[usize] = if ids.len() <= few.len() {
+            for (r, &id) in few.iter_mut().zip(ids) {
+                *r = id as usize;
+            }
+            few.get(..ids.len()).unwrap_or(&[])
+        } else {
+            many = ids.iter().map(|&id| id as usize).collect();
+            &many
+        };
         let prepare = |jobs: &mut Vec<Job>| {
             if self.validated {
-                self.router.prepare_valid(text, &rules, received, jobs)
+                self.router.prepare_valid(text, rules, received, jobs)
             } else {
-                self.router.prepare(text, &rules, received, jobs)
+                self.router.prepare(text, rules, received, jobs)
             }
         };
         if !self.dry_run {

@@ -449,6 +449,11 @@ pub struct RouterBuilder {
 struct RuleInfo {
     name: String,
     slots: Vec<usize>,
+    /// Some target needs the event's tree (an `InputPath` or a
+    /// transformer), and some sends the whole event: known at
+    /// [`RouterBuilder::start`], read per matched event.
+    needs_tree: bool,
+    needs_whole: bool,
 }
 
 struct SlotDef {
@@ -475,6 +480,8 @@ impl RouterBuilder {
         self.rules.push(RuleInfo {
             name: name.to_string(),
             slots: Vec::new(),
+            needs_tree: false,
+            needs_whole: false,
         });
         self.rules.len() - 1
     }
@@ -551,7 +558,7 @@ impl RouterBuilder {
             .collect();
         let shared = Arc::new(Shared {
             config,
-            rules: self.rules,
+            rules: rules_with_needs(self.rules, &slots),
             slots,
             interrupted: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
@@ -579,6 +586,22 @@ impl RouterBuilder {
             threads: Mutex::new(threads),
         }
     }
+}
+
+/// `rules` with what their targets need of an event filled in.
+fn rules_with_needs(mut rules: Vec<RuleInfo>, slots: &[Slot]) -> Vec<RuleInfo> {
+    for rule in &mut rules {
+        let inputs = || {
+            rule.slots
+                .iter()
+                .filter_map(|&s| slots.get(s))
+                .map(|s| &s.target.input)
+        };
+        rule.needs_tree =
+            inputs().any(|i| matches!(i, TargetInput::Path(_) | TargetInput::Transformer(_)));
+        rule.needs_whole = inputs().any(|i| matches!(i, TargetInput::Event));
+    }
+    rules
 }
 
 /// Delivers (event, rule, target) triples to their targets with retries
@@ -633,6 +656,19 @@ struct State {
     retries: BinaryHeap<Retry>,
     seq: u64,
     closed: bool,
+    /// Delivery threads waiting on `work`, and producers waiting on
+    /// `space`: a notification is made only when someone waits (on Linux
+    /// each one is a system call, and most would wake nobody).
+    idle_workers: u32,
+    waiting_producers: u32,
+    /// Delivered jobs, freed by the producer ([`Router::submit_all`]) on
+    /// its next visit: their memory was allocated on its thread, and
+    /// freeing it there keeps the allocator's per-thread caches working
+    /// instead of both threads contending for one arena's lock (with
+    /// glibc, a system call every few events). At most
+    /// [`RouterConfig::queue_capacity`] jobs; beyond that the delivery
+    /// thread frees them itself.
+    delivered: Vec<Job>,
 }
 
 struct Retry {
@@ -739,23 +775,17 @@ impl Router {
         out: &mut Vec<Job>,
         valid: bool,
     ) -> bool {
-        let slots = || {
-            rules
-                .iter()
-                .filter_map(|&r| self.shared.rules.get(r))
-                .flat_map(|info| info.slots.iter())
-                .filter_map(|&s| self.shared.slots.get(s))
-        };
-        if slots().next().is_none() {
+        // (Rule and target indexes come from the builder: every rule's
+        // slots exist.)
+        let (mut any, mut needs_tree, mut needs_whole) = (false, false, false);
+        for info in rules.iter().filter_map(|&r| self.shared.rules.get(r)) {
+            any |= !info.slots.is_empty();
+            needs_tree |= info.needs_tree;
+            needs_whole |= info.needs_whole;
+        }
+        if !any {
             return true;
         }
-        let needs_tree = slots().any(|s| {
-            matches!(
-                s.target.input,
-                TargetInput::Path(_) | TargetInput::Transformer(_)
-            )
-        });
-        let needs_whole = slots().any(|s| matches!(s.target.input, TargetInput::Event));
         let mut tree: Option<Value> = None;
         let info = if valid && !needs_tree {
             Arc::new(EventInfo {
@@ -895,7 +925,15 @@ impl Router {
     /// its deliveries in the order given.
     pub fn submit_all(&self, jobs: Vec<Job>) {
         let slots = &self.shared.slots;
-        let mut buckets: Vec<Vec<Job>> = Vec::new();
+        // Each target's jobs, in buckets of the right size (no growing:
+        // a block makes thousands of jobs).
+        let mut counts = vec![0usize; slots.len()];
+        for job in &jobs {
+            if let Some(c) = counts.get_mut(job.slot) {
+                *c += 1;
+            }
+        }
+        let mut buckets: Vec<Vec<Job>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
         for job in jobs {
             let Some(slot) = slots.get(job.slot) else {
                 continue;
@@ -910,9 +948,6 @@ impl Router {
                 };
                 self.shared.give_up(slot, &job, &f);
                 continue;
-            }
-            if buckets.len() < slots.len() {
-                buckets.resize_with(slots.len(), Vec::new);
             }
             if let Some(b) = buckets.get_mut(job.slot) {
                 b.push(job);
@@ -932,6 +967,11 @@ impl Router {
         let cap = self.shared.config.queue_capacity;
         let mut jobs = jobs.into_iter().peekable();
         let mut st = lock(&slot.state);
+        // Freed once the lock is released. The next ones go to a buffer
+        // made here (as many as last time), so the delivery thread does
+        // not grow it.
+        let room = st.delivered.len();
+        let delivered = std::mem::replace(&mut st.delivered, Vec::with_capacity(room));
         while jobs.peek().is_some() {
             if st.closed || self.shared.aborted.load(Ordering::SeqCst) {
                 drop(st);
@@ -943,20 +983,26 @@ impl Router {
             }
             let room = cap.saturating_sub(st.queue.len() + st.retries.len());
             if room == 0 {
+                st.waiting_producers += 1;
                 st = match slot.space.wait_timeout(st, Duration::from_millis(100)) {
                     Ok((g, _)) => g,
                     Err(p) => p.into_inner().0,
                 };
+                st.waiting_producers -= 1;
                 continue;
             }
             let before = st.queue.len();
             st.queue.extend(jobs.by_ref().take(room));
-            if st.queue.len() - before > 1 {
-                slot.work.notify_all();
-            } else {
-                slot.work.notify_one();
+            if st.idle_workers > 0 {
+                if st.queue.len() - before > 1 {
+                    slot.work.notify_all();
+                } else {
+                    slot.work.notify_one();
+                }
             }
         }
+        drop(st);
+        drop(delivered);
     }
 
     /// Stops retrying (Ctrl-C): retries waiting and failures from now on
@@ -1165,9 +1211,15 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
     let mut failed: Vec<(Job, Failure)> = Vec::new();
     let mut results = Vec::new();
     let mut keys = String::new();
+    // Delivered jobs, handed to the producer to free (`State::delivered`).
+    let mut done: Vec<Job> = Vec::new();
+    let done_cap = shared.config.queue_capacity;
     loop {
         {
             let mut st = lock(&slot.state);
+            if st.delivered.len() + done.len() <= done_cap {
+                st.delivered.append(&mut done);
+            }
             loop {
                 let expired = shared.drain_expired.load(Ordering::SeqCst);
                 if shared.aborted.load(Ordering::SeqCst) || expired {
@@ -1214,7 +1266,9 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                     }
                 }
                 if !failed.is_empty() {
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 let now = Instant::now();
@@ -1223,7 +1277,9 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                         slot.stats.retried.fetch_add(1, Ordering::SeqCst);
                         batch.push(r.job);
                     }
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 if !st.queue.is_empty() {
@@ -1233,13 +1289,16 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                             None => break,
                         }
                     }
-                    slot.space.notify_all();
+                    if st.waiting_producers > 0 {
+                        slot.space.notify_all();
+                    }
                     break;
                 }
                 if st.closed && st.retries.is_empty() {
                     slot.work.notify_all();
                     return;
                 }
+                st.idle_workers += 1;
                 st = match st
                     .retries
                     .peek()
@@ -1254,8 +1313,11 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                         Err(p) => p.into_inner(),
                     },
                 };
+                st.idle_workers -= 1;
             }
         }
+        // What did not fit is freed here.
+        done.clear();
         for (job, f) in failed.drain(..) {
             shared.give_up(slot, &job, &f);
         }
@@ -1307,6 +1369,7 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             let e = match res {
                 Ok(()) => {
                     delivered += 1;
+                    done.push(job);
                     continue;
                 }
                 Err(e) => e,
@@ -2313,5 +2376,81 @@ mod tests {
         }
         assert_ne!(stable_hash(&long[..199]), h);
         assert_eq!(format!("{h:016x}"), "36c49aefa30aa601");
+    }
+}
+
+#[cfg(test)]
+mod needs_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    struct Nothing;
+    impl Deliver for Nothing {
+        fn deliver(&self, _: &Delivery<'_>) -> Result<(), DeliveryError> {
+            Ok(())
+        }
+    }
+
+    fn target(v: &str) -> Target {
+        Target::from_json(&serde_json::from_str(v).unwrap()).unwrap()
+    }
+
+    /// What a matched event needs is read from its rules' targets: the
+    /// tree for an `InputPath`, the compact form for the whole event,
+    /// neither for a constant; rules without targets add nothing.
+    #[test]
+    fn each_rules_needs_decide_what_an_event_gets() {
+        let mut b = RouterBuilder::new(RouterConfig::default());
+        let both = b.add_rule("both");
+        let constant = b.add_rule("constant");
+        let none = b.add_rule("none");
+        let add = |b: &mut RouterBuilder, r, t: &str| {
+            b.add_target(r, target(t), "test:", Box::new(Nothing), None)
+                .unwrap()
+        };
+        add(&mut b, both, r#"{"Id":"w","Arn":"stdout:"}"#);
+        add(
+            &mut b,
+            both,
+            r#"{"Id":"p","Arn":"stdout:","InputPath":"$.detail"}"#,
+        );
+        add(
+            &mut b,
+            constant,
+            r#"{"Id":"c","Arn":"stdout:","Input":"{\"k\":1}"}"#,
+        );
+        let router = b.start();
+        let (flags, names): (Vec<(bool, bool)>, Vec<&str>) = router
+            .shared
+            .rules
+            .iter()
+            .map(|r| ((r.needs_tree, r.needs_whole), r.name.as_str()))
+            .unzip();
+        assert_eq!(names, ["both", "constant", "none"]);
+        assert_eq!(flags, [(true, true), (false, false), (false, false)]);
+        let event = r#"{ "id":"e", "detail": {"a": [1, 2]}, "x":{"y":1,"y":2} }"#;
+        let mut jobs = Vec::new();
+        assert!(router.prepare_valid(event, &[both, constant, none], Instant::now(), &mut jobs));
+        let bodies: Vec<&str> = jobs.iter().map(|j| j.body().unwrap()).collect();
+        // The whole event compact (the repeated key's last value), the
+        // path's value, the constant.
+        assert_eq!(
+            bodies,
+            [
+                r#"{"id":"e","detail":{"a":[1,2]},"x":{"y":2}}"#,
+                r#"{"a":[1,2]}"#,
+                r#"{"k":1}"#
+            ]
+        );
+        // Only a constant: nothing of the event is computed, but the key is.
+        let mut jobs = Vec::new();
+        assert!(router.prepare_valid(event, &[constant], Instant::now(), &mut jobs));
+        assert_eq!(router.idempotency_key(&jobs[0]), "e/constant/c");
+        // No target at all: no job, and the text is not even looked at.
+        let mut jobs = Vec::new();
+        assert!(router.prepare(event, &[none], Instant::now(), &mut jobs));
+        assert!(jobs.is_empty());
+        // Invalid text with a tree-needing rule: refused.
+        assert!(!router.prepare("{\"a\":", &[both], Instant::now(), &mut jobs));
     }
 }
