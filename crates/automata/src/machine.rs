@@ -35,9 +35,161 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Node {
     small: Vec<(Box<[u8]>, u32)>,
-    big: Option<AHashMap<Box<[u8]>, u32>>,
+    big: Option<BigChildren>,
     /// The path ending here, if a rule names it.
     pub(crate) path: Option<PathId>,
+}
+
+/// Eight bytes of `b` from `at`, little-endian (`0` past the end).
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|t| t.first_chunk::<8>())
+        .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// Four bytes of `b` from `at`, little-endian (`0` past the end).
+#[inline(always)]
+fn half_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|t| t.first_chunk::<4>())
+        .map_or(0, |c| u64::from(u32::from_le_bytes(*c)))
+}
+
+/// `a == b`, for short keys by overlapping words instead of a memcmp call.
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8)
+    } else if (4..8).contains(&n) {
+        half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
+/// The children of a node with many (a thousand `OWNER_N` keys): an
+/// open-addressing table over a word-at-a-time hash of the key, each slot
+/// holding a tag of the hash and the child's entry, so a probe reads the
+/// key only when the tags agree. Kept at most half full.
+#[derive(Debug, Clone)]
+struct BigChildren {
+    /// Per slot: `(tag, entry + 1)`, `0` for an empty slot.
+    slots: Vec<(u32, u32)>,
+    entries: Vec<(Box<[u8]>, u32)>,
+    /// `64 - log2(slots.len())`.
+    shift: u32,
+    /// Per table: mixed into every hash, so no fixed set of keys collides
+    /// everywhere.
+    seed: u64,
+}
+
+impl BigChildren {
+    fn new(children: Vec<(Box<[u8]>, u32)>) -> BigChildren {
+        let seed = ahash::RandomState::new().hash_one(children.len()) | 1;
+        let mut t = BigChildren {
+            slots: Vec::new(),
+            entries: Vec::new(),
+            shift: 64,
+            seed,
+        };
+        for (k, c) in children {
+            t.insert(&k, c);
+        }
+        t
+    }
+
+    /// A hash of every byte of `key`, eight at a time (the last word
+    /// overlapping the one before it; a short key as two overlapping
+    /// halves, or three bytes).
+    #[inline(always)]
+    fn hash(&self, key: &[u8]) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let n = key.len();
+        let mut h = self.seed ^ (n as u64).wrapping_mul(K);
+        let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+        if n >= 8 {
+            let mut at = 0;
+            while at + 8 < n {
+                h = mix(h, word_at(key, at));
+                at += 8;
+            }
+            h = mix(h, word_at(key, n - 8));
+        } else if n >= 4 {
+            h = mix(h, half_at(key, 0) | half_at(key, n - 4) << 32);
+        } else if let (Some(&a), Some(&b), Some(&c)) = (key.first(), key.get(n / 2), key.last()) {
+            h = mix(h, u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16);
+        }
+        h.wrapping_mul(K)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<u32> {
+        let h = self.hash(key);
+        let tag = h as u32;
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (h >> self.shift) as usize;
+        loop {
+            let &(t, e) = self.slots.get(i)?;
+            if e == 0 {
+                return None;
+            }
+            if t == tag {
+                if let Some((k, c)) = self.entries.get(e as usize - 1) {
+                    if same_key(k, key) {
+                        return Some(*c);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, key: &[u8], child: u32) {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            let n = ((self.entries.len() + 1) * 4).next_power_of_two().max(16);
+            self.slots = vec![(0, 0); n];
+            self.shift = 64 - n.trailing_zeros();
+            let entries = std::mem::take(&mut self.entries);
+            for (k, c) in entries {
+                self.place(k, c);
+            }
+        }
+        self.place(key.into(), child);
+    }
+
+    /// Adds an entry to a table with room for it.
+    fn place(&mut self, key: Box<[u8]>, child: u32) {
+        let h = self.hash(&key);
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (h >> self.shift) as usize;
+        self.entries.push((key, child));
+        let e = self.entries.len() as u32;
+        while let Some(slot) = self.slots.get_mut(i) {
+            if slot.1 == 0 {
+                *slot = (h as u32, e);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 8
+            + self
+                .entries
+                .iter()
+                .map(|(k, _)| k.len() + 24)
+                .sum::<usize>()
+    }
 }
 
 impl Node {
@@ -57,12 +209,12 @@ impl Node {
     /// The hashed lookup of a node with many children, out of line: the
     /// common small case then needs no saved registers.
     #[inline(never)]
-    fn big_child(m: &AHashMap<Box<[u8]>, u32>, seg: &[u8]) -> Option<u32> {
-        m.get(seg).copied()
+    fn big_child(m: &BigChildren, seg: &[u8]) -> Option<u32> {
+        m.get(seg)
     }
 
     pub(crate) fn has_children(&self) -> bool {
-        !self.small.is_empty() || self.big.as_ref().is_some_and(|m| !m.is_empty())
+        !self.small.is_empty() || self.big.as_ref().is_some_and(|m| m.len() > 0)
     }
 
     pub(crate) fn child_count(&self) -> usize {
@@ -71,12 +223,12 @@ impl Node {
 
     fn add_child(&mut self, seg: &[u8], id: u32) {
         if let Some(m) = &mut self.big {
-            m.insert(seg.into(), id);
+            m.insert(seg, id);
             return;
         }
         self.small.push((seg.into(), id));
         if self.small.len() > 8 {
-            self.big = Some(self.small.drain(..).collect());
+            self.big = Some(BigChildren::new(std::mem::take(&mut self.small)));
         }
     }
 }
@@ -729,9 +881,7 @@ impl Machine {
             .iter()
             .map(|n| {
                 64 + n.small.iter().map(|(k, _)| k.len() + 24).sum::<usize>()
-                    + n.big
-                        .as_ref()
-                        .map_or(0, |m| m.keys().map(|k| k.len() + 40).sum::<usize>())
+                    + n.big.as_ref().map_or(0, BigChildren::heap_bytes)
             })
             .sum();
         let paths: usize = self
@@ -1499,5 +1649,56 @@ impl Machine {
             self.leaf(s, p, LeafRef::of(&f.leaf), &f.arrays);
         }
         self.end(s, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// SPEC.md §1.3 (field paths): a node with many children finds every
+    /// key it holds, whatever its length (the hash reads short keys as
+    /// overlapping halves or three bytes, long ones as overlapping words),
+    /// and no other, as the table grows.
+    #[test]
+    fn big_children_find_exactly_their_keys() {
+        let mut node = Node::default();
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"ab".to_vec()];
+        for i in 0..3_000u32 {
+            keys.push(format!("OWNER_{i}").into_bytes());
+            if i % 7 == 0 {
+                // Same ends, different middles; and lengths around the
+                // word sizes.
+                keys.push(format!("x{i:0>20}y").into_bytes());
+                keys.push(format!("{i:0>7}").into_bytes());
+                keys.push(format!("{i:0>16}").into_bytes());
+            }
+        }
+        for (id, k) in keys.iter().enumerate() {
+            node.add_child(k, id as u32);
+            if id % 500 == 0 {
+                for (j, seen) in keys.iter().enumerate().take(id + 1) {
+                    assert_eq!(node.child(seen), Some(j as u32), "{seen:?}");
+                }
+            }
+        }
+        assert!(node.big.is_some());
+        assert_eq!(node.child_count(), keys.len());
+        for (id, k) in keys.iter().enumerate() {
+            assert_eq!(node.child(k), Some(id as u32), "{k:?}");
+            // A key one byte longer or shorter, or with a byte changed, is
+            // not a child (unless it is one of the keys itself).
+            let mut longer = k.clone();
+            longer.push(b'!');
+            assert_eq!(node.child(&longer), None);
+            for at in 0..k.len() {
+                let mut changed = k.clone();
+                changed[at] = b'#';
+                assert_eq!(node.child(&changed), None, "{changed:?}");
+            }
+        }
+        assert_eq!(node.child(b"OWNER_3000"), None);
+        assert_eq!(node.child(b"abc"), None);
     }
 }
