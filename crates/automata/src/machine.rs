@@ -380,6 +380,12 @@ pub struct Scratch {
     /// The last literal whose comparability took the full check, and the
     /// answer: events repeat numbers (a polygon's first and last point).
     last_checked: ([u8; 32], usize, bool),
+    /// Per path: the event (epoch) in which a plain literal was found in
+    /// a gap between two bounds whose atoms were all settled, and that
+    /// gap as exclusive [`order_words`](crate::scan::order_words) ends.
+    /// Settled stays settled for the event, so a later literal strictly
+    /// inside the gap (a polygon's next point) needs nothing more.
+    settled_gap: Vec<(u32, u128, u128)>,
     /// Set when the event's array positions passed
     /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
     pub(crate) too_large: bool,
@@ -456,6 +462,9 @@ impl Scratch {
         }
         if self.leaf_head.len() < m.paths.len() {
             self.leaf_head.resize(m.paths.len(), NONE);
+        }
+        if self.settled_gap.len() < m.paths.len() {
+            self.settled_gap.resize(m.paths.len(), (0, 0, 0));
         }
     }
 
@@ -963,6 +972,7 @@ impl Machine {
         if s.epoch == 0 {
             s.path_epoch.iter_mut().for_each(|e| *e = 0);
             s.branch_epoch.iter_mut().for_each(|e| *e = 0);
+            s.settled_gap.iter_mut().for_each(|e| e.0 = 0);
             s.epoch = 1;
         }
     }
@@ -1004,7 +1014,7 @@ impl Machine {
         if let LeafRef::RawNum(text, shape) = leaf {
             if info.absence_conds == 0
                 && info.nontrigger == 0
-                && self.plain_number(s, &info.index, text, shape)
+                && self.plain_number(s, path, &info.index, text, shape)
             {
                 return;
             }
@@ -1171,6 +1181,7 @@ impl Machine {
     fn plain_number(
         &self,
         s: &mut Scratch,
+        path: PathId,
         index: &ValueIndex,
         text: &str,
         shape: crate::scan::NumShape,
@@ -1181,6 +1192,12 @@ impl Machine {
         let Some(lit) = crate::scan::plain_literal_shaped(text, shape) else {
             return false;
         };
+        let order = u128::from(lit.order.0) << 64 | u128::from(lit.order.1);
+        if let Some(&(epoch, lo, hi)) = s.settled_gap.get(path as usize) {
+            if epoch == s.epoch && lo < order && order < hi {
+                return true;
+            }
+        }
         let Some((slot, exact)) = index.text_slot(text, &lit) else {
             return false;
         };
@@ -1195,22 +1212,31 @@ impl Machine {
                 _ => return false,
             }
         }
-        if !open {
-            return true;
-        }
-        let comparable = exact
-            || match lit.sig {
-                0..=15 => true,
-                16 | 17 => s.comparable_cached(text),
-                _ => false,
-            };
-        if comparable {
+        if open {
+            let comparable = exact
+                || match lit.sig {
+                    0..=15 => true,
+                    16 | 17 => s.comparable_cached(text),
+                    _ => false,
+                };
+            if !comparable {
+                return true;
+            }
             for &a in vals {
                 if let Some(b) = self.atom_gate.get(a as usize).copied() {
                     if b < GATE_SLOW {
                         self.solo_hit(s, b);
                     }
                 }
+            }
+        }
+        // Every atom of the slot is now unused or settled.
+        if !exact {
+            if let (Some((lo, hi)), Some(memo)) = (
+                index.gap_orders(slot / 2),
+                s.settled_gap.get_mut(path as usize),
+            ) {
+                *memo = (s.epoch, lo, hi);
             }
         }
         true

@@ -1113,6 +1113,25 @@ impl ValueIndex {
         })
     }
 
+    /// The gap below bound `i` (slot `2i`) as exclusive ends in
+    /// [`order_words`](crate::scan::order_words) packed high-low: a plain
+    /// literal whose order lies strictly between them is in that slot.
+    #[inline]
+    pub(crate) fn gap_orders(&self, i: usize) -> Option<(u128, u128)> {
+        self.slots.as_ref()?;
+        let pack = |(m, n): (u64, u64)| u128::from(m) << 64 | u128::from(n);
+        let lo = match i.checked_sub(1) {
+            Some(j) => pack(*self.bound_order.get(j)?),
+            None => 0,
+        };
+        let hi = match self.bound_order.get(i) {
+            Some(&o) => pack(o),
+            None if i == self.bound_order.len() => u128::MAX,
+            None => return None,
+        };
+        Some((lo, hi))
+    }
+
     /// For a number in slot `slot` (from `num_slot`): the atoms that need
     /// its value to be comparable, and the anything-but atoms its value
     /// excludes (see `lookup_num_split`).

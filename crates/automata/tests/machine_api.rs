@@ -397,3 +397,57 @@ fn spec_2_12_resolved_paths_match_like_the_flattened_event() {
     assert!(m.resolve_path("c.d").is_some());
     assert_eq!(m.resolve_path("a"), m.resolve_path("a"));
 }
+
+/// SPEC.md §3.1–3.2, §2.12: a plain literal in a gap between a path's
+/// bounds whose atoms are all settled for the event is passed over; the
+/// next event, a literal in another gap, an equal bound, a literal that
+/// is not comparable (so settles nothing) and one whose first eight bytes
+/// tie with a bound all still decide as the reference does.
+#[test]
+fn settled_numeric_gaps_are_passed_over_only_within_one_event() {
+    let patterns = [
+        r#"{"c": {"x": [{"numeric": ["<", -122.41600944012424]}]}}"#,
+        r#"{"c": {"x": [{"numeric": [">", -122.41600944012424]}]}}"#,
+        r#"{"c": {"x": [{"numeric": [">", -122.46471267081272, "<", -122.4063085128395]}]}}"#,
+        r#"{"t": ["P"], "c": {"x": [{"numeric": ["=", -122.42916360922355]}]}}"#,
+        r#"{"c": {"y": [{"numeric": ["=", 37.729900216217324]}]}}"#,
+    ];
+    let points = |xs: &[&str]| {
+        let pts: Vec<String> = xs
+            .iter()
+            .map(|x| format!(r#"{{"x": {x}, "y": 37.75370341756897, "z": 0.0}}"#))
+            .collect();
+        format!(r#"{{"t": "P", "c": [{}]}}"#, pts.join(", "))
+    };
+    let events = vec![
+        points(&[
+            "-122.44767458365648",
+            "-122.44768094524183",
+            "-122.44794315325855",
+        ]),
+        // The same gap, next event: settled last time, open again.
+        points(&["-122.44767458365648"]),
+        // Another gap after a settled one, then back.
+        points(&[
+            "-122.44767458365648",
+            "-122.4100001",
+            "-122.44767458365648",
+            "-122.4000001",
+        ]),
+        // A bound itself, and literals tying with a bound on 8 bytes.
+        points(&["-122.42916360922355", "-122.4291636", "-122.42916360922356"]),
+        // Not comparable (its shortest spelling is -1): settles nothing.
+        points(&["-1.0000000000000001", "-1.0000000000000001"]),
+        points(&["-1.0000000000000001", "-2.50000001", "-3.25000001"]),
+        format!(
+            r#"{{"c": [{{"x": 1.50000001, "y": 37.729900216217324}}, {{"x": 1.25000001, "y": 37.6}}, {{"x": 9.50000001, "y": 37.8}}]}}"#
+        ),
+    ];
+    for consistency in [true, false] {
+        let cfg = Config {
+            array_consistency: consistency,
+            ..Config::default()
+        };
+        assert_agrees_with_reference(&patterns, &events, cfg);
+    }
+}
