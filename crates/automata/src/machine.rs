@@ -984,7 +984,9 @@ impl Machine {
     }
 
     /// Records a leaf at `path` sitting in the array positions `chain`.
-    #[inline]
+    /// The bookkeeping every leaf needs and the plain numbers that settle
+    /// nothing are inlined into the scanner; the rest is `leaf_record`.
+    #[inline(always)]
     pub(crate) fn leaf(
         &self,
         s: &mut Scratch,
@@ -1019,6 +1021,19 @@ impl Machine {
                 return;
             }
         }
+        self.leaf_record(s, path, info, leaf, chain);
+    }
+
+    /// `leaf` past its bookkeeping: the leaf's atoms, and its record.
+    #[inline(never)]
+    fn leaf_record(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        info: &PathInfo,
+        leaf: LeafRef<'_>,
+        chain: &[(u32, u32)],
+    ) {
         // The atoms first: a leaf that meets none, on a path without
         // absence or kept conditions, leaves no record at all.
         let mut hits = std::mem::take(&mut s.hits);
@@ -1177,7 +1192,7 @@ impl Machine {
     /// branch. Those branches match outright (if the literal is
     /// comparable, SPEC.md §3.2) and nothing is recorded. `false`: not
     /// handled, nothing done (`leaf` goes the general way).
-    #[inline]
+    #[inline(always)]
     fn plain_number(
         &self,
         s: &mut Scratch,
@@ -1198,7 +1213,20 @@ impl Machine {
                 return true;
             }
         }
-        let Some((slot, exact)) = index.text_slot(text, &lit) else {
+        self.plain_number_slot(s, path, index, text, &lit)
+    }
+
+    /// `plain_number` for a literal not known to be in a settled gap.
+    #[inline(never)]
+    fn plain_number_slot(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        index: &ValueIndex,
+        text: &str,
+        lit: &crate::scan::PlainLit,
+    ) -> bool {
+        let Some((slot, exact)) = index.text_slot(text, lit) else {
             return false;
         };
         let (vals, _) = index.slot_atoms(slot);
