@@ -336,7 +336,21 @@ pub struct Machine {
     force_wild_index: bool,
     /// Event nesting limit; `None`: `evmatch_event::DEFAULT_MAX_DEPTH`.
     pub(crate) depth_limit: Option<usize>,
+    /// Changes with every change of the machine, and differs between
+    /// machines (one counter for the process): what a [`Scratch`]
+    /// remembers of string lookups is only reused for the same one.
+    generation: u64,
 }
+
+/// The source of [`Machine::generation`]s.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The longest string value whose lookup a [`Scratch`] remembers.
+const MEMO_MAX_LEN: usize = 64;
 
 /// Per-thread scratch space for matching; reuse it across events.
 #[derive(Debug, Default, Clone)]
@@ -386,9 +400,24 @@ pub struct Scratch {
     /// Settled stays settled for the event, so a later literal strictly
     /// inside the gap (a polygon's next point) needs nothing more.
     settled_gap: Vec<(u32, u128, u128)>,
+    /// The machine generation `str_memo` belongs to.
+    memo_generation: u64,
+    /// Per path: the last string value looked up there (on paths where a
+    /// lookup is costly: ignore-case, wildcard, anything-but, CIDR) and
+    /// the atoms it met, kept across events. Events repeat values
+    /// (`"type": "Polygon"`, a street over many lots).
+    str_memo: Vec<StrMemo>,
     /// Set when the event's array positions passed
     /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
     pub(crate) too_large: bool,
+}
+
+/// A remembered string lookup (see `Scratch::str_memo`).
+#[derive(Debug, Default, Clone)]
+struct StrMemo {
+    valid: bool,
+    value: String,
+    atoms: Vec<AtomId>,
 }
 
 /// What kind of leaf a kept leaf is.
@@ -463,6 +492,13 @@ impl Scratch {
         if self.leaf_head.len() < m.paths.len() {
             self.leaf_head.resize(m.paths.len(), NONE);
         }
+        if self.memo_generation != m.generation {
+            self.memo_generation = m.generation;
+            self.str_memo.iter_mut().for_each(|e| e.valid = false);
+        }
+        if self.str_memo.len() < m.paths.len() {
+            self.str_memo.resize(m.paths.len(), StrMemo::default());
+        }
         if self.settled_gap.len() < m.paths.len() {
             self.settled_gap.resize(m.paths.len(), (0, 0, 0));
         }
@@ -485,6 +521,7 @@ impl Machine {
         Machine {
             config,
             nodes: vec![Node::default()],
+            generation: next_generation(),
             ..Default::default()
         }
     }
@@ -874,6 +911,7 @@ impl Machine {
             }
         }
         self.live_paths = self.paths.iter().filter(|p| p.conds > 0).count();
+        self.generation = next_generation();
     }
 
     /// Whether a leaf at `path` can change any answer (it has atoms, or
@@ -985,8 +1023,11 @@ impl Machine {
 
     /// Records a leaf at `path` sitting in the array positions `chain`.
     /// The bookkeeping every leaf needs and the plain numbers that settle
-    /// nothing are inlined into the scanner; the rest is `leaf_record`.
-    #[inline(always)]
+    /// nothing are inlined into the scanner in optimised builds (not in
+    /// debug ones, whose frames would grow the scanner's recursion); the
+    /// rest is `leaf_record`.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn leaf(
         &self,
         s: &mut Scratch,
@@ -1041,6 +1082,8 @@ impl Machine {
         if !info.index.is_empty() {
             if let LeafRef::RawNum(text, _) = leaf {
                 self.number_hits(s, &info.index, text, &mut hits);
+            } else if let (LeafRef::Str(v), true) = (leaf, info.index.memo_strings()) {
+                self.str_hits(s, path, &info.index, v, &mut hits);
             } else {
                 info.index
                     .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
@@ -1165,6 +1208,40 @@ impl Machine {
         s.hits = hits;
     }
 
+    /// The atoms string `v` meets at `path`, remembered per path: a value
+    /// equal to the last costly one looked up there needs no lookup.
+    #[inline]
+    fn str_hits(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        index: &ValueIndex,
+        v: &str,
+        hits: &mut Vec<AtomId>,
+    ) {
+        let Some(memo) = s.str_memo.get_mut(path as usize) else {
+            index.lookup_string(v, &mut s.fold_buf, &mut s.tmp, hits);
+            return;
+        };
+        if memo.valid && memo.value == v {
+            hits.extend_from_slice(&memo.atoms);
+            return;
+        }
+        // Only a lookup that took real work is remembered: the last one
+        // may then be older than the last value, which changes nothing.
+        let costly = index.lookup_string(v, &mut s.fold_buf, &mut s.tmp, hits);
+        if !costly {
+        } else if v.len() <= MEMO_MAX_LEN {
+            memo.value.clear();
+            memo.value.push_str(v);
+            memo.atoms.clear();
+            memo.atoms.extend_from_slice(hits);
+            memo.valid = true;
+        } else {
+            memo.valid = false;
+        }
+    }
+
     /// Branch `b`, whose only condition has just been met: its rule
     /// matches (once per event).
     #[inline]
@@ -1192,7 +1269,8 @@ impl Machine {
     /// branch. Those branches match outright (if the literal is
     /// comparable, SPEC.md §3.2) and nothing is recorded. `false`: not
     /// handled, nothing done (`leaf` goes the general way).
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn plain_number(
         &self,
         s: &mut Scratch,

@@ -711,6 +711,10 @@ pub(crate) struct ValueIndex {
     bound_order: Vec<(u64, u64)>,
     /// The number of atoms registered.
     atoms: usize,
+    /// Whether a string lookup here costs enough to be remembered (see
+    /// `Scratch::str_memo`): ignore-case, wildcard, anything-but or CIDR
+    /// atoms. Set by `finish`.
+    memo_strings: bool,
 }
 
 impl ValueIndex {
@@ -730,6 +734,12 @@ impl ValueIndex {
     #[inline]
     pub(crate) fn slot_only_numbers(&self) -> bool {
         self.present.is_empty() && self.num_text.is_empty() && self.anything_but.is_empty()
+    }
+
+    /// Whether string lookups here are worth remembering.
+    #[inline]
+    pub(crate) fn memo_strings(&self) -> bool {
+        self.memo_strings
     }
 
     /// Whether the path has atoms at all.
@@ -928,6 +938,12 @@ impl ValueIndex {
         self.bounds = bounds;
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
+        self.memo_strings = !self.anything_but.is_empty()
+            || !self.prefixes_ic.is_empty()
+            || !self.suffixes_ic.is_empty()
+            || !self.equals_ic.is_empty()
+            || !self.wildcards.is_empty()
+            || !self.cidrs.is_empty();
     }
 
     /// Appends every atom `leaf` satisfies to `out` (possibly with
@@ -946,7 +962,9 @@ impl ValueIndex {
         }
         out.extend_from_slice(&self.present);
         match leaf {
-            LeafRef::Str(s) => self.lookup_str(s, buf, tmp, out),
+            LeafRef::Str(s) => {
+                self.lookup_str(s, buf, tmp, out);
+            }
             LeafRef::Num(text, value) => {
                 if let Some(a) = self.num_text.get(text) {
                     out.extend_from_slice(a);
@@ -1068,7 +1086,7 @@ impl ValueIndex {
     /// decimal cannot parse to that bound (it would not be comparable),
     /// and rounding keeps the order. For a literal that is not comparable
     /// the slot is not used.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn text_slot(
         &self,
         text: &str,
@@ -1176,7 +1194,29 @@ impl ValueIndex {
         &self.anything_but
     }
 
-    fn lookup_str(&self, s: &str, buf: &mut String, tmp: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
+    /// `lookup` of a string: appends the atoms `s` meets to `out`, and
+    /// says whether that took more than the cheap filters and one hash
+    /// probe (a case key, a wildcard or CIDR test, an excluded-string
+    /// probe, excluded prefixes or suffixes): a result worth remembering.
+    pub(crate) fn lookup_string(
+        &self,
+        s: &str,
+        buf: &mut String,
+        tmp: &mut Vec<AtomId>,
+        out: &mut Vec<AtomId>,
+    ) -> bool {
+        out.extend_from_slice(&self.present);
+        self.lookup_str(s, buf, tmp, out)
+    }
+
+    #[inline(always)]
+    fn lookup_str(
+        &self,
+        s: &str,
+        buf: &mut String,
+        tmp: &mut Vec<AtomId>,
+        out: &mut Vec<AtomId>,
+    ) -> bool {
         let b = s.as_bytes();
         if !self.strings.is_empty() && self.string_shapes.may_hit(b) {
             if let Some(a) = self.strings.get(s) {
@@ -1242,6 +1282,7 @@ impl ValueIndex {
                 }
             }
         }
+        let mut costly = need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
         self.wildcards.lookup(s, tmp, out);
         if !self.cidrs.is_empty() {
             if let Some(ip) = parse_ip(s) {
@@ -1257,10 +1298,13 @@ impl ValueIndex {
             let x = &self.exclusions;
             if !x.is_empty() {
                 if !x.strings.is_empty() && x.string_shapes.may_hit(b) {
+                    costly = true;
                     if let Some(a) = x.strings.get(s) {
                         tmp.extend_from_slice(a);
                     }
                 }
+                costly |=
+                    !x.prefixes.is_empty() || !x.suffixes.is_empty() || !x.wildcards.is_empty();
                 x.prefixes.prefixes_of(b, tmp);
                 x.suffixes.suffixes_of(b, tmp);
                 // `buf` holds the value's key only when `need_eq`; without
@@ -1279,6 +1323,7 @@ impl ValueIndex {
             }
             subtract(&self.anything_but, tmp, out);
         }
+        costly
     }
 
     /// Bytes of heap this index holds (an estimate).

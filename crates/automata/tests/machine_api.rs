@@ -451,3 +451,56 @@ fn settled_numeric_gaps_are_passed_over_only_within_one_event() {
         assert_agrees_with_reference(&patterns, &events, cfg);
     }
 }
+
+/// SPEC.md §2.4, §2.6: a scratch remembers the last costly string
+/// lookup per path across events; the memory must not outlive a change
+/// of the machine, nor carry over to another machine with the same paths.
+#[test]
+fn remembered_string_lookups_follow_the_machine() {
+    let ev = |t: &str| format!(r#"{{"type": "{t}", "n": "{t}"}}"#);
+    let naive = |m: &[&str], e: &str| -> Vec<u32> {
+        let flat = evmatch_event::flatten(&evmatch_event::parse(e.as_bytes()).unwrap()).unwrap();
+        m.iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                evmatch_automata::naive::pattern_matches(&p(t), &flat, &Config::default())
+            })
+            .map(|(i, _)| i as u32)
+            .collect()
+    };
+    let mut a_rules = vec![
+        r#"{"type": [{"anything-but": ["Polygon"]}]}"#,
+        r#"{"n": [{"anything-but": {"equals-ignore-case": ["polygon"]}}]}"#,
+    ];
+    let b_rules = [
+        r#"{"type": [{"anything-but": ["MultiPolygon"]}]}"#,
+        r#"{"n": [{"equals-ignore-case": "POLYGON"}]}"#,
+    ];
+    let mut a = Machine::new(Config::default());
+    for r in &a_rules {
+        a.add(&p(r));
+    }
+    let mut b = Machine::new(Config::default());
+    for r in &b_rules {
+        b.add(&p(r));
+    }
+    let mut s = Scratch::new();
+    for t in ["Polygon", "Polygon", "MultiPolygon", "Polygon"] {
+        assert_eq!(ids(&a, &mut s, &ev(t)), naive(&a_rules, &ev(t)), "a {t}");
+        // The same scratch on another machine with the same paths.
+        assert_eq!(ids(&b, &mut s, &ev(t)), naive(&b_rules, &ev(t)), "b {t}");
+    }
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), Vec::<u32>::new());
+    // A change of the machine between two events with the same value.
+    let extra = r#"{"type": [{"anything-but": {"prefix": "Multi"}}]}"#;
+    a.add(&p(extra));
+    a_rules.push(extra);
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), vec![2]);
+    assert!(a.delete(2));
+    a_rules.pop();
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), Vec::<u32>::new());
+    let more = r#"{"type": [{"anything-but": {"wildcard": "*x"}}]}"#;
+    let r = a.add(&p(more));
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), vec![r]);
+    assert_eq!(ids(&a, &mut s, &ev("Polygonx")), vec![0, 1]);
+}
