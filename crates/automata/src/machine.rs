@@ -35,9 +35,161 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Node {
     small: Vec<(Box<[u8]>, u32)>,
-    big: Option<AHashMap<Box<[u8]>, u32>>,
+    big: Option<BigChildren>,
     /// The path ending here, if a rule names it.
     pub(crate) path: Option<PathId>,
+}
+
+/// Eight bytes of `b` from `at`, little-endian (`0` past the end).
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|t| t.first_chunk::<8>())
+        .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// Four bytes of `b` from `at`, little-endian (`0` past the end).
+#[inline(always)]
+fn half_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|t| t.first_chunk::<4>())
+        .map_or(0, |c| u64::from(u32::from_le_bytes(*c)))
+}
+
+/// `a == b`, for short keys by overlapping words instead of a memcmp call.
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8)
+    } else if (4..8).contains(&n) {
+        half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
+/// The children of a node with many (a thousand `OWNER_N` keys): an
+/// open-addressing table over a word-at-a-time hash of the key, each slot
+/// holding a tag of the hash and the child's entry, so a probe reads the
+/// key only when the tags agree. Kept at most half full.
+#[derive(Debug, Clone)]
+struct BigChildren {
+    /// Per slot: `(tag, entry + 1)`, `0` for an empty slot.
+    slots: Vec<(u32, u32)>,
+    entries: Vec<(Box<[u8]>, u32)>,
+    /// `64 - log2(slots.len())`.
+    shift: u32,
+    /// Per table: mixed into every hash, so no fixed set of keys collides
+    /// everywhere.
+    seed: u64,
+}
+
+impl BigChildren {
+    fn new(children: Vec<(Box<[u8]>, u32)>) -> BigChildren {
+        let seed = ahash::RandomState::new().hash_one(children.len()) | 1;
+        let mut t = BigChildren {
+            slots: Vec::new(),
+            entries: Vec::new(),
+            shift: 64,
+            seed,
+        };
+        for (k, c) in children {
+            t.insert(&k, c);
+        }
+        t
+    }
+
+    /// A hash of every byte of `key`, eight at a time (the last word
+    /// overlapping the one before it; a short key as two overlapping
+    /// halves, or three bytes).
+    #[inline(always)]
+    fn hash(&self, key: &[u8]) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let n = key.len();
+        let mut h = self.seed ^ (n as u64).wrapping_mul(K);
+        let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+        if n >= 8 {
+            let mut at = 0;
+            while at + 8 < n {
+                h = mix(h, word_at(key, at));
+                at += 8;
+            }
+            h = mix(h, word_at(key, n - 8));
+        } else if n >= 4 {
+            h = mix(h, half_at(key, 0) | half_at(key, n - 4) << 32);
+        } else if let (Some(&a), Some(&b), Some(&c)) = (key.first(), key.get(n / 2), key.last()) {
+            h = mix(h, u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16);
+        }
+        h.wrapping_mul(K)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<u32> {
+        let h = self.hash(key);
+        let tag = h as u32;
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (h >> self.shift) as usize;
+        loop {
+            let &(t, e) = self.slots.get(i)?;
+            if e == 0 {
+                return None;
+            }
+            if t == tag {
+                if let Some((k, c)) = self.entries.get(e as usize - 1) {
+                    if same_key(k, key) {
+                        return Some(*c);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, key: &[u8], child: u32) {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            let n = ((self.entries.len() + 1) * 4).next_power_of_two().max(16);
+            self.slots = vec![(0, 0); n];
+            self.shift = 64 - n.trailing_zeros();
+            let entries = std::mem::take(&mut self.entries);
+            for (k, c) in entries {
+                self.place(k, c);
+            }
+        }
+        self.place(key.into(), child);
+    }
+
+    /// Adds an entry to a table with room for it.
+    fn place(&mut self, key: Box<[u8]>, child: u32) {
+        let h = self.hash(&key);
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (h >> self.shift) as usize;
+        self.entries.push((key, child));
+        let e = self.entries.len() as u32;
+        while let Some(slot) = self.slots.get_mut(i) {
+            if slot.1 == 0 {
+                *slot = (h as u32, e);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 8
+            + self
+                .entries
+                .iter()
+                .map(|(k, _)| k.len() + 24)
+                .sum::<usize>()
+    }
 }
 
 impl Node {
@@ -57,12 +209,12 @@ impl Node {
     /// The hashed lookup of a node with many children, out of line: the
     /// common small case then needs no saved registers.
     #[inline(never)]
-    fn big_child(m: &AHashMap<Box<[u8]>, u32>, seg: &[u8]) -> Option<u32> {
-        m.get(seg).copied()
+    fn big_child(m: &BigChildren, seg: &[u8]) -> Option<u32> {
+        m.get(seg)
     }
 
     pub(crate) fn has_children(&self) -> bool {
-        !self.small.is_empty() || self.big.as_ref().is_some_and(|m| !m.is_empty())
+        !self.small.is_empty() || self.big.as_ref().is_some_and(|m| m.len() > 0)
     }
 
     pub(crate) fn child_count(&self) -> usize {
@@ -71,12 +223,12 @@ impl Node {
 
     fn add_child(&mut self, seg: &[u8], id: u32) {
         if let Some(m) = &mut self.big {
-            m.insert(seg.into(), id);
+            m.insert(seg, id);
             return;
         }
         self.small.push((seg.into(), id));
         if self.small.len() > 8 {
-            self.big = Some(self.small.drain(..).collect());
+            self.big = Some(BigChildren::new(std::mem::take(&mut self.small)));
         }
     }
 }
@@ -184,7 +336,21 @@ pub struct Machine {
     force_wild_index: bool,
     /// Event nesting limit; `None`: `evmatch_event::DEFAULT_MAX_DEPTH`.
     pub(crate) depth_limit: Option<usize>,
+    /// Changes with every change of the machine, and differs between
+    /// machines (one counter for the process): what a [`Scratch`]
+    /// remembers of string lookups is only reused for the same one.
+    generation: u64,
 }
+
+/// The source of [`Machine::generation`]s.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The longest string value whose lookup a [`Scratch`] remembers.
+const MEMO_MAX_LEN: usize = 64;
 
 /// Per-thread scratch space for matching; reuse it across events.
 #[derive(Debug, Default, Clone)]
@@ -228,9 +394,30 @@ pub struct Scratch {
     /// The last literal whose comparability took the full check, and the
     /// answer: events repeat numbers (a polygon's first and last point).
     last_checked: ([u8; 32], usize, bool),
+    /// Per path: the event (epoch) in which a plain literal was found in
+    /// a gap between two bounds whose atoms were all settled, and that
+    /// gap as exclusive [`order_words`](crate::scan::order_words) ends.
+    /// Settled stays settled for the event, so a later literal strictly
+    /// inside the gap (a polygon's next point) needs nothing more.
+    settled_gap: Vec<(u32, u128, u128)>,
+    /// The machine generation `str_memo` belongs to.
+    memo_generation: u64,
+    /// Per path: the last string value looked up there (on paths where a
+    /// lookup is costly: ignore-case, wildcard, anything-but, CIDR) and
+    /// the atoms it met, kept across events. Events repeat values
+    /// (`"type": "Polygon"`, a street over many lots).
+    str_memo: Vec<StrMemo>,
     /// Set when the event's array positions passed
     /// `evmatch_event::MAX_FLAT_BYTES`: the scan's result is not used.
     pub(crate) too_large: bool,
+}
+
+/// A remembered string lookup (see `Scratch::str_memo`).
+#[derive(Debug, Default, Clone)]
+struct StrMemo {
+    valid: bool,
+    value: String,
+    atoms: Vec<AtomId>,
 }
 
 /// What kind of leaf a kept leaf is.
@@ -305,6 +492,16 @@ impl Scratch {
         if self.leaf_head.len() < m.paths.len() {
             self.leaf_head.resize(m.paths.len(), NONE);
         }
+        if self.memo_generation != m.generation {
+            self.memo_generation = m.generation;
+            self.str_memo.iter_mut().for_each(|e| e.valid = false);
+        }
+        if self.str_memo.len() < m.paths.len() {
+            self.str_memo.resize(m.paths.len(), StrMemo::default());
+        }
+        if self.settled_gap.len() < m.paths.len() {
+            self.settled_gap.resize(m.paths.len(), (0, 0, 0));
+        }
     }
 
     pub(crate) fn chain(&self, f: &FieldRec) -> &[(u32, u32)] {
@@ -324,6 +521,7 @@ impl Machine {
         Machine {
             config,
             nodes: vec![Node::default()],
+            generation: next_generation(),
             ..Default::default()
         }
     }
@@ -713,6 +911,7 @@ impl Machine {
             }
         }
         self.live_paths = self.paths.iter().filter(|p| p.conds > 0).count();
+        self.generation = next_generation();
     }
 
     /// Whether a leaf at `path` can change any answer (it has atoms, or
@@ -729,9 +928,7 @@ impl Machine {
             .iter()
             .map(|n| {
                 64 + n.small.iter().map(|(k, _)| k.len() + 24).sum::<usize>()
-                    + n.big
-                        .as_ref()
-                        .map_or(0, |m| m.keys().map(|k| k.len() + 40).sum::<usize>())
+                    + n.big.as_ref().map_or(0, BigChildren::heap_bytes)
             })
             .sum();
         let paths: usize = self
@@ -813,6 +1010,7 @@ impl Machine {
         if s.epoch == 0 {
             s.path_epoch.iter_mut().for_each(|e| *e = 0);
             s.branch_epoch.iter_mut().for_each(|e| *e = 0);
+            s.settled_gap.iter_mut().for_each(|e| e.0 = 0);
             s.epoch = 1;
         }
     }
@@ -824,7 +1022,12 @@ impl Machine {
     }
 
     /// Records a leaf at `path` sitting in the array positions `chain`.
-    #[inline]
+    /// The bookkeeping every leaf needs and the plain numbers that settle
+    /// nothing are inlined into the scanner in optimised builds (not in
+    /// debug ones, whose frames would grow the scanner's recursion); the
+    /// rest is `leaf_record`.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn leaf(
         &self,
         s: &mut Scratch,
@@ -854,11 +1057,24 @@ impl Machine {
         if let LeafRef::RawNum(text, shape) = leaf {
             if info.absence_conds == 0
                 && info.nontrigger == 0
-                && self.plain_number(s, &info.index, text, shape)
+                && self.plain_number(s, path, &info.index, text, shape)
             {
                 return;
             }
         }
+        self.leaf_record(s, path, info, leaf, chain);
+    }
+
+    /// `leaf` past its bookkeeping: the leaf's atoms, and its record.
+    #[inline(never)]
+    fn leaf_record(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        info: &PathInfo,
+        leaf: LeafRef<'_>,
+        chain: &[(u32, u32)],
+    ) {
         // The atoms first: a leaf that meets none, on a path without
         // absence or kept conditions, leaves no record at all.
         let mut hits = std::mem::take(&mut s.hits);
@@ -866,6 +1082,8 @@ impl Machine {
         if !info.index.is_empty() {
             if let LeafRef::RawNum(text, _) = leaf {
                 self.number_hits(s, &info.index, text, &mut hits);
+            } else if let (LeafRef::Str(v), true) = (leaf, info.index.memo_strings()) {
+                self.str_hits(s, path, &info.index, v, &mut hits);
             } else {
                 info.index
                     .lookup(leaf, &mut s.fold_buf, &mut s.tmp, &mut hits);
@@ -990,6 +1208,40 @@ impl Machine {
         s.hits = hits;
     }
 
+    /// The atoms string `v` meets at `path`, remembered per path: a value
+    /// equal to the last costly one looked up there needs no lookup.
+    #[inline]
+    fn str_hits(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        index: &ValueIndex,
+        v: &str,
+        hits: &mut Vec<AtomId>,
+    ) {
+        let Some(memo) = s.str_memo.get_mut(path as usize) else {
+            index.lookup_string(v, &mut s.fold_buf, &mut s.tmp, hits);
+            return;
+        };
+        if memo.valid && memo.value == v {
+            hits.extend_from_slice(&memo.atoms);
+            return;
+        }
+        // Only a lookup that took real work is remembered: the last one
+        // may then be older than the last value, which changes nothing.
+        let costly = index.lookup_string(v, &mut s.fold_buf, &mut s.tmp, hits);
+        if !costly {
+        } else if v.len() <= MEMO_MAX_LEN {
+            memo.value.clear();
+            memo.value.push_str(v);
+            memo.atoms.clear();
+            memo.atoms.extend_from_slice(hits);
+            memo.valid = true;
+        } else {
+            memo.valid = false;
+        }
+    }
+
     /// Branch `b`, whose only condition has just been met: its rule
     /// matches (once per event).
     #[inline]
@@ -1017,10 +1269,12 @@ impl Machine {
     /// branch. Those branches match outright (if the literal is
     /// comparable, SPEC.md §3.2) and nothing is recorded. `false`: not
     /// handled, nothing done (`leaf` goes the general way).
-    #[inline]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn plain_number(
         &self,
         s: &mut Scratch,
+        path: PathId,
         index: &ValueIndex,
         text: &str,
         shape: crate::scan::NumShape,
@@ -1031,7 +1285,26 @@ impl Machine {
         let Some(lit) = crate::scan::plain_literal_shaped(text, shape) else {
             return false;
         };
-        let Some((slot, exact)) = index.text_slot(text, &lit) else {
+        let order = u128::from(lit.order.0) << 64 | u128::from(lit.order.1);
+        if let Some(&(epoch, lo, hi)) = s.settled_gap.get(path as usize) {
+            if epoch == s.epoch && lo < order && order < hi {
+                return true;
+            }
+        }
+        self.plain_number_slot(s, path, index, text, &lit)
+    }
+
+    /// `plain_number` for a literal not known to be in a settled gap.
+    #[inline(never)]
+    fn plain_number_slot(
+        &self,
+        s: &mut Scratch,
+        path: PathId,
+        index: &ValueIndex,
+        text: &str,
+        lit: &crate::scan::PlainLit,
+    ) -> bool {
+        let Some((slot, exact)) = index.text_slot(text, lit) else {
             return false;
         };
         let (vals, _) = index.slot_atoms(slot);
@@ -1045,22 +1318,31 @@ impl Machine {
                 _ => return false,
             }
         }
-        if !open {
-            return true;
-        }
-        let comparable = exact
-            || match lit.sig {
-                0..=15 => true,
-                16 | 17 => s.comparable_cached(text),
-                _ => false,
-            };
-        if comparable {
+        if open {
+            let comparable = exact
+                || match lit.sig {
+                    0..=15 => true,
+                    16 | 17 => s.comparable_cached(text),
+                    _ => false,
+                };
+            if !comparable {
+                return true;
+            }
             for &a in vals {
                 if let Some(b) = self.atom_gate.get(a as usize).copied() {
                     if b < GATE_SLOW {
                         self.solo_hit(s, b);
                     }
                 }
+            }
+        }
+        // Every atom of the slot is now unused or settled.
+        if !exact {
+            if let (Some((lo, hi)), Some(memo)) = (
+                index.gap_orders(slot / 2),
+                s.settled_gap.get_mut(path as usize),
+            ) {
+                *memo = (s.epoch, lo, hi);
             }
         }
         true
@@ -1499,5 +1781,56 @@ impl Machine {
             self.leaf(s, p, LeafRef::of(&f.leaf), &f.arrays);
         }
         self.end(s, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// SPEC.md §1.3 (field paths): a node with many children finds every
+    /// key it holds, whatever its length (the hash reads short keys as
+    /// overlapping halves or three bytes, long ones as overlapping words),
+    /// and no other, as the table grows.
+    #[test]
+    fn big_children_find_exactly_their_keys() {
+        let mut node = Node::default();
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new(), b"a".to_vec(), b"ab".to_vec()];
+        for i in 0..3_000u32 {
+            keys.push(format!("OWNER_{i}").into_bytes());
+            if i % 7 == 0 {
+                // Same ends, different middles; and lengths around the
+                // word sizes.
+                keys.push(format!("x{i:0>20}y").into_bytes());
+                keys.push(format!("{i:0>7}").into_bytes());
+                keys.push(format!("{i:0>16}").into_bytes());
+            }
+        }
+        for (id, k) in keys.iter().enumerate() {
+            node.add_child(k, id as u32);
+            if id % 500 == 0 {
+                for (j, seen) in keys.iter().enumerate().take(id + 1) {
+                    assert_eq!(node.child(seen), Some(j as u32), "{seen:?}");
+                }
+            }
+        }
+        assert!(node.big.is_some());
+        assert_eq!(node.child_count(), keys.len());
+        for (id, k) in keys.iter().enumerate() {
+            assert_eq!(node.child(k), Some(id as u32), "{k:?}");
+            // A key one byte longer or shorter, or with a byte changed, is
+            // not a child (unless it is one of the keys itself).
+            let mut longer = k.clone();
+            longer.push(b'!');
+            assert_eq!(node.child(&longer), None);
+            for at in 0..k.len() {
+                let mut changed = k.clone();
+                changed[at] = b'#';
+                assert_eq!(node.child(&changed), None, "{changed:?}");
+            }
+        }
+        assert_eq!(node.child(b"OWNER_3000"), None);
+        assert_eq!(node.child(b"abc"), None);
     }
 }

@@ -974,7 +974,7 @@ pub(crate) fn plain_literal(text: &str) -> Option<PlainLit> {
 
 /// [`plain_literal`] of a literal whose shape the scanner measured (it
 /// validated the digits): no byte is looked at twice.
-#[inline]
+#[inline(always)]
 pub(crate) fn plain_literal_shaped(text: &str, shape: NumShape) -> Option<PlainLit> {
     if shape == NumShape::UNKNOWN {
         return plain_literal(text);

@@ -90,15 +90,10 @@ impl ByteSet {
 }
 
 /// A superset of the (length, first byte, last byte) of the keys of an
-/// exact-string map, hashed into 4,096 bits.
-#[derive(Debug, Clone)]
-struct ShapeSet(Box<[u64; 64]>);
-
-impl Default for ShapeSet {
-    fn default() -> Self {
-        ShapeSet(Box::new([0; 64]))
-    }
-}
+/// exact-string map, hashed into 4,096 bits (allocated with the first key:
+/// paths without exact strings hold none).
+#[derive(Debug, Clone, Default)]
+struct ShapeSet(Option<Box<[u64; 64]>>);
 
 impl ShapeSet {
     #[inline]
@@ -111,15 +106,39 @@ impl ShapeSet {
 
     fn insert(&mut self, s: &[u8]) {
         let i = Self::bit(s);
-        if let Some(w) = self.0.get_mut(i >> 6) {
+        let bits = self.0.get_or_insert_with(|| Box::new([0; 64]));
+        if let Some(w) = bits.get_mut(i >> 6) {
             *w |= 1 << (i & 63);
         }
     }
 
     #[inline]
     fn may_hit(&self, s: &[u8]) -> bool {
+        let Some(bits) = &self.0 else {
+            return false;
+        };
         let i = Self::bit(s);
-        self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+        bits.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |_| 512)
+    }
+}
+
+/// A superset of the byte lengths of some keys, lengths from 63 on sharing
+/// one bit. Bits are set as keys come and never cleared.
+#[derive(Debug, Default, Clone, Copy)]
+struct LenSet(u64);
+
+impl LenSet {
+    fn insert(&mut self, len: usize) {
+        self.0 |= 1 << len.min(63);
+    }
+
+    #[inline(always)]
+    fn may_hit(&self, len: usize) -> bool {
+        self.0 & (1 << len.min(63)) != 0
     }
 }
 
@@ -556,6 +575,8 @@ const MAX_SLOT_ATOMS: usize = 1 << 16;
 #[derive(Debug, Default, Clone)]
 struct Exclusions {
     strings: AHashMap<Box<str>, Vec<AtomId>>,
+    /// Shapes of the keys of `strings`.
+    string_shapes: ShapeSet,
     numbers: AHashMap<u64, Vec<AtomId>>,
     prefixes: LenMap,
     suffixes: LenMap,
@@ -663,6 +684,10 @@ pub(crate) struct ValueIndex {
     /// ignore-case exclusions; last bytes of those of `suffixes_ic`.
     ic_firsts: ByteSet,
     ic_lasts: ByteSet,
+    /// Byte lengths of the case keys of `equals_ic` and the ignore-case
+    /// exclusions: an ASCII value's key is as long as the value, so one of
+    /// another length needs no key for those maps.
+    ic_eq_lens: LenSet,
     /// Shapes of the keys of `strings`.
     string_shapes: ShapeSet,
     wildcards: WildIndex,
@@ -686,6 +711,10 @@ pub(crate) struct ValueIndex {
     bound_order: Vec<(u64, u64)>,
     /// The number of atoms registered.
     atoms: usize,
+    /// Whether a string lookup here costs enough to be remembered (see
+    /// `Scratch::str_memo`): ignore-case, wildcard, anything-but or CIDR
+    /// atoms. Set by `finish`.
+    memo_strings: bool,
 }
 
 impl ValueIndex {
@@ -705,6 +734,12 @@ impl ValueIndex {
     #[inline]
     pub(crate) fn slot_only_numbers(&self) -> bool {
         self.present.is_empty() && self.num_text.is_empty() && self.anything_but.is_empty()
+    }
+
+    /// Whether string lookups here are worth remembering.
+    #[inline]
+    pub(crate) fn memo_strings(&self) -> bool {
+        self.memo_strings
     }
 
     /// Whether the path has atoms at all.
@@ -748,7 +783,9 @@ impl ValueIndex {
                 self.suffixes_ic.insert(p, atom);
             }
             Matcher::EqualsIgnoreCase(p) => {
-                self.ic_firsts.insert(fold::key(p).bytes().next());
+                let k = fold::key(p);
+                self.ic_firsts.insert(k.bytes().next());
+                self.ic_eq_lens.insert(k.len());
                 add_case(&mut self.equals_ic, p, atom);
             }
             Matcher::Wildcard(w) => self.wildcards.insert(w, atom),
@@ -762,6 +799,7 @@ impl ValueIndex {
                 match ab {
                     AnythingBut::Strings(ss) => {
                         for s in ss {
+                            x.string_shapes.insert(s.as_bytes());
                             add_to(&mut x.strings, s.as_str().into(), atom);
                         }
                     }
@@ -782,7 +820,9 @@ impl ValueIndex {
                     }
                     AnythingBut::IgnoreCase(ps) => {
                         for p in ps {
-                            self.ic_firsts.insert(fold::key(p).bytes().next());
+                            let k = fold::key(p);
+                            self.ic_firsts.insert(k.bytes().next());
+                            self.ic_eq_lens.insert(k.len());
                             add_case(&mut x.ignore_case, p, atom);
                         }
                     }
@@ -898,6 +938,12 @@ impl ValueIndex {
         self.bounds = bounds;
         self.wildcards.finish();
         self.exclusions.wildcards.finish();
+        self.memo_strings = !self.anything_but.is_empty()
+            || !self.prefixes_ic.is_empty()
+            || !self.suffixes_ic.is_empty()
+            || !self.equals_ic.is_empty()
+            || !self.wildcards.is_empty()
+            || !self.cidrs.is_empty();
     }
 
     /// Appends every atom `leaf` satisfies to `out` (possibly with
@@ -916,7 +962,9 @@ impl ValueIndex {
         }
         out.extend_from_slice(&self.present);
         match leaf {
-            LeafRef::Str(s) => self.lookup_str(s, buf, tmp, out),
+            LeafRef::Str(s) => {
+                self.lookup_str(s, buf, tmp, out);
+            }
             LeafRef::Num(text, value) => {
                 if let Some(a) = self.num_text.get(text) {
                     out.extend_from_slice(a);
@@ -1038,7 +1086,7 @@ impl ValueIndex {
     /// decimal cannot parse to that bound (it would not be comparable),
     /// and rounding keeps the order. For a literal that is not comparable
     /// the slot is not used.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn text_slot(
         &self,
         text: &str,
@@ -1081,6 +1129,25 @@ impl ValueIndex {
         } else {
             (2 * i, false)
         })
+    }
+
+    /// The gap below bound `i` (slot `2i`) as exclusive ends in
+    /// [`order_words`](crate::scan::order_words) packed high-low: a plain
+    /// literal whose order lies strictly between them is in that slot.
+    #[inline]
+    pub(crate) fn gap_orders(&self, i: usize) -> Option<(u128, u128)> {
+        self.slots.as_ref()?;
+        let pack = |(m, n): (u64, u64)| u128::from(m) << 64 | u128::from(n);
+        let lo = match i.checked_sub(1) {
+            Some(j) => pack(*self.bound_order.get(j)?),
+            None => 0,
+        };
+        let hi = match self.bound_order.get(i) {
+            Some(&o) => pack(o),
+            None if i == self.bound_order.len() => u128::MAX,
+            None => return None,
+        };
+        Some((lo, hi))
     }
 
     /// For a number in slot `slot` (from `num_slot`): the atoms that need
@@ -1127,7 +1194,29 @@ impl ValueIndex {
         &self.anything_but
     }
 
-    fn lookup_str(&self, s: &str, buf: &mut String, tmp: &mut Vec<AtomId>, out: &mut Vec<AtomId>) {
+    /// `lookup` of a string: appends the atoms `s` meets to `out`, and
+    /// says whether that took more than the cheap filters and one hash
+    /// probe (a case key, a wildcard or CIDR test, an excluded-string
+    /// probe, excluded prefixes or suffixes): a result worth remembering.
+    pub(crate) fn lookup_string(
+        &self,
+        s: &str,
+        buf: &mut String,
+        tmp: &mut Vec<AtomId>,
+        out: &mut Vec<AtomId>,
+    ) -> bool {
+        out.extend_from_slice(&self.present);
+        self.lookup_str(s, buf, tmp, out)
+    }
+
+    #[inline(always)]
+    fn lookup_str(
+        &self,
+        s: &str,
+        buf: &mut String,
+        tmp: &mut Vec<AtomId>,
+        out: &mut Vec<AtomId>,
+    ) -> bool {
         let b = s.as_bytes();
         if !self.strings.is_empty() && self.string_shapes.may_hit(b) {
             if let Some(a) = self.strings.get(s) {
@@ -1142,10 +1231,13 @@ impl ValueIndex {
             Some(c) if c.is_ascii() => Some(c.to_ascii_uppercase()),
             _ => None,
         };
-        let need_key = ((!self.prefixes_ic.is_empty()
-            || !self.equals_ic.is_empty()
-            || !self.exclusions.ignore_case.is_empty())
-            && self.ic_firsts.may_hit(edge(b.first())))
+        // An equality key has the value's length when the value is ASCII
+        // (its key is then its upper-case form).
+        let need_eq = (!self.equals_ic.is_empty() || !self.exclusions.ignore_case.is_empty())
+            && self.ic_firsts.may_hit(edge(b.first()))
+            && (self.ic_eq_lens.may_hit(b.len()) || !s.is_ascii());
+        let need_key = need_eq
+            || (!self.prefixes_ic.is_empty() && self.ic_firsts.may_hit(edge(b.first())))
             || (!self.suffixes_ic.is_empty() && self.ic_lasts.may_hit(edge(b.last())));
         if need_key {
             buf.clear();
@@ -1180,14 +1272,17 @@ impl ValueIndex {
                     }
                 }
             }
-            if let Some(e) = self.equals_ic.get(buf.as_str()) {
-                for (pat, a) in e {
-                    if equals_ignore_case(pat, s) {
-                        out.push(*a);
+            if need_eq && !self.equals_ic.is_empty() {
+                if let Some(e) = self.equals_ic.get(buf.as_str()) {
+                    for (pat, a) in e {
+                        if equals_ignore_case(pat, s) {
+                            out.push(*a);
+                        }
                     }
                 }
             }
         }
+        let mut costly = need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
         self.wildcards.lookup(s, tmp, out);
         if !self.cidrs.is_empty() {
             if let Some(ip) = parse_ip(s) {
@@ -1202,12 +1297,19 @@ impl ValueIndex {
             tmp.clear();
             let x = &self.exclusions;
             if !x.is_empty() {
-                if let Some(a) = x.strings.get(s) {
-                    tmp.extend_from_slice(a);
+                if !x.strings.is_empty() && x.string_shapes.may_hit(b) {
+                    costly = true;
+                    if let Some(a) = x.strings.get(s) {
+                        tmp.extend_from_slice(a);
+                    }
                 }
+                costly |=
+                    !x.prefixes.is_empty() || !x.suffixes.is_empty() || !x.wildcards.is_empty();
                 x.prefixes.prefixes_of(b, tmp);
                 x.suffixes.suffixes_of(b, tmp);
-                if !x.ignore_case.is_empty() {
+                // `buf` holds the value's key only when `need_eq`; without
+                // it no ignore-case exclusion can hit.
+                if need_eq && !x.ignore_case.is_empty() {
                     if let Some(e) = x.ignore_case.get(buf.as_str()) {
                         for (pat, a) in e {
                             if equals_ignore_case(pat, s) {
@@ -1221,6 +1323,7 @@ impl ValueIndex {
             }
             subtract(&self.anything_but, tmp, out);
         }
+        costly
     }
 
     /// Bytes of heap this index holds (an estimate).
@@ -1236,6 +1339,8 @@ impl ValueIndex {
                 .sum::<usize>()
         };
         vecs(&self.strings)
+            + self.string_shapes.heap_bytes()
+            + self.exclusions.string_shapes.heap_bytes()
             + vecs(&self.num_text)
             + self.num_value.len() * 48
             + self.prefixes.heap_bytes()
@@ -1343,6 +1448,46 @@ mod tests {
                 assert_eq!(found(&m, v, suffix), brute(&kept, v, suffix), "{v:?}");
             }
         }
+    }
+
+    fn hits(ix: &ValueIndex, v: &str) -> Vec<AtomId> {
+        let (mut buf, mut tmp, mut out) = (String::new(), Vec::new(), Vec::new());
+        ix.lookup(LeafRef::Str(v), &mut buf, &mut tmp, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// SPEC.md §2.4, §2.6: the filters in front of the ignore-case maps
+    /// (an ASCII value's key is as long as the value) and of the excluded
+    /// strings (length, first and last byte) never hide a match: values
+    /// whose key is shorter than their bytes (`ſ` keys to `S`), values
+    /// of another length, and values sharing a shape.
+    #[test]
+    fn spec_2_4_ignore_case_and_exclusion_filters_keep_every_hit() {
+        let mut ix = ValueIndex::default();
+        ix.insert(&Matcher::EqualsIgnoreCase("\u{17f}t".into()), 1);
+        ix.insert(
+            &Matcher::AnythingBut(AnythingBut::IgnoreCase(vec!["\u{17f}t".into()])),
+            2,
+        );
+        ix.insert(
+            &Matcher::AnythingBut(AnythingBut::Strings(vec!["FULTON".into()])),
+            3,
+        );
+        ix.finish();
+        assert_eq!(hits(&ix, "ST"), vec![1, 3]);
+        // `s` is not a case form of `ſ` (only `S` is).
+        assert_eq!(hits(&ix, "st"), vec![2, 3]);
+        assert_eq!(hits(&ix, "\u{17f}t"), vec![1, 3]);
+        assert_eq!(hits(&ix, "\u{17f}T"), vec![1, 3]);
+        assert_eq!(hits(&ix, "S"), vec![2, 3]);
+        assert_eq!(hits(&ix, "STT"), vec![2, 3]);
+        assert_eq!(hits(&ix, "\u{17f}"), vec![2, 3]);
+        assert_eq!(hits(&ix, "FULTON"), vec![2]);
+        assert_eq!(hits(&ix, "FULTAN"), vec![2, 3]);
+        assert_eq!(hits(&ix, "fulton"), vec![2, 3]);
+        assert_eq!(hits(&ix, ""), vec![2, 3]);
     }
 
     #[test]

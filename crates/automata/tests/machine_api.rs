@@ -397,3 +397,110 @@ fn spec_2_12_resolved_paths_match_like_the_flattened_event() {
     assert!(m.resolve_path("c.d").is_some());
     assert_eq!(m.resolve_path("a"), m.resolve_path("a"));
 }
+
+/// SPEC.md §3.1–3.2, §2.12: a plain literal in a gap between a path's
+/// bounds whose atoms are all settled for the event is passed over; the
+/// next event, a literal in another gap, an equal bound, a literal that
+/// is not comparable (so settles nothing) and one whose first eight bytes
+/// tie with a bound all still decide as the reference does.
+#[test]
+fn settled_numeric_gaps_are_passed_over_only_within_one_event() {
+    let patterns = [
+        r#"{"c": {"x": [{"numeric": ["<", -122.41600944012424]}]}}"#,
+        r#"{"c": {"x": [{"numeric": [">", -122.41600944012424]}]}}"#,
+        r#"{"c": {"x": [{"numeric": [">", -122.46471267081272, "<", -122.4063085128395]}]}}"#,
+        r#"{"t": ["P"], "c": {"x": [{"numeric": ["=", -122.42916360922355]}]}}"#,
+        r#"{"c": {"y": [{"numeric": ["=", 37.729900216217324]}]}}"#,
+    ];
+    let points = |xs: &[&str]| {
+        let pts: Vec<String> = xs
+            .iter()
+            .map(|x| format!(r#"{{"x": {x}, "y": 37.75370341756897, "z": 0.0}}"#))
+            .collect();
+        format!(r#"{{"t": "P", "c": [{}]}}"#, pts.join(", "))
+    };
+    let events = vec![
+        points(&[
+            "-122.44767458365648",
+            "-122.44768094524183",
+            "-122.44794315325855",
+        ]),
+        // The same gap, next event: settled last time, open again.
+        points(&["-122.44767458365648"]),
+        // Another gap after a settled one, then back.
+        points(&[
+            "-122.44767458365648",
+            "-122.4100001",
+            "-122.44767458365648",
+            "-122.4000001",
+        ]),
+        // A bound itself, and literals tying with a bound on 8 bytes.
+        points(&["-122.42916360922355", "-122.4291636", "-122.42916360922356"]),
+        // Not comparable (its shortest spelling is -1): settles nothing.
+        points(&["-1.0000000000000001", "-1.0000000000000001"]),
+        points(&["-1.0000000000000001", "-2.50000001", "-3.25000001"]),
+        format!(
+            r#"{{"c": [{{"x": 1.50000001, "y": 37.729900216217324}}, {{"x": 1.25000001, "y": 37.6}}, {{"x": 9.50000001, "y": 37.8}}]}}"#
+        ),
+    ];
+    for consistency in [true, false] {
+        let cfg = Config {
+            array_consistency: consistency,
+            ..Config::default()
+        };
+        assert_agrees_with_reference(&patterns, &events, cfg);
+    }
+}
+
+/// SPEC.md §2.4, §2.6: a scratch remembers the last costly string
+/// lookup per path across events; the memory must not outlive a change
+/// of the machine, nor carry over to another machine with the same paths.
+#[test]
+fn remembered_string_lookups_follow_the_machine() {
+    let ev = |t: &str| format!(r#"{{"type": "{t}", "n": "{t}"}}"#);
+    let naive = |m: &[&str], e: &str| -> Vec<u32> {
+        let flat = evmatch_event::flatten(&evmatch_event::parse(e.as_bytes()).unwrap()).unwrap();
+        m.iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                evmatch_automata::naive::pattern_matches(&p(t), &flat, &Config::default())
+            })
+            .map(|(i, _)| i as u32)
+            .collect()
+    };
+    let mut a_rules = vec![
+        r#"{"type": [{"anything-but": ["Polygon"]}]}"#,
+        r#"{"n": [{"anything-but": {"equals-ignore-case": ["polygon"]}}]}"#,
+    ];
+    let b_rules = [
+        r#"{"type": [{"anything-but": ["MultiPolygon"]}]}"#,
+        r#"{"n": [{"equals-ignore-case": "POLYGON"}]}"#,
+    ];
+    let mut a = Machine::new(Config::default());
+    for r in &a_rules {
+        a.add(&p(r));
+    }
+    let mut b = Machine::new(Config::default());
+    for r in &b_rules {
+        b.add(&p(r));
+    }
+    let mut s = Scratch::new();
+    for t in ["Polygon", "Polygon", "MultiPolygon", "Polygon"] {
+        assert_eq!(ids(&a, &mut s, &ev(t)), naive(&a_rules, &ev(t)), "a {t}");
+        // The same scratch on another machine with the same paths.
+        assert_eq!(ids(&b, &mut s, &ev(t)), naive(&b_rules, &ev(t)), "b {t}");
+    }
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), Vec::<u32>::new());
+    // A change of the machine between two events with the same value.
+    let extra = r#"{"type": [{"anything-but": {"prefix": "Multi"}}]}"#;
+    a.add(&p(extra));
+    a_rules.push(extra);
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), vec![2]);
+    assert!(a.delete(2));
+    a_rules.pop();
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), Vec::<u32>::new());
+    let more = r#"{"type": [{"anything-but": {"wildcard": "*x"}}]}"#;
+    let r = a.add(&p(more));
+    assert_eq!(ids(&a, &mut s, &ev("Polygon")), vec![r]);
+    assert_eq!(ids(&a, &mut s, &ev("Polygonx")), vec![0, 1]);
+}
