@@ -1765,8 +1765,11 @@ fn key_word(b: &[u8], start: usize, len: usize) -> u64 {
     let keep = u64::MAX
         .checked_shr(64 - 8 * len.min(8) as u32)
         .unwrap_or(0);
-    match b.get(start..).and_then(|t| t.first_chunk::<8>()) {
-        Some(w) => u64::from_le_bytes(*w) & keep,
+    match b
+        .get(start..start + 8)
+        .and_then(|t| <[u8; 8]>::try_from(t).ok())
+    {
+        Some(w) => u64::from_le_bytes(w) & keep,
         // A key within the last 8 bytes of the text.
         None => b
             .get(start..start + len.min(8))
@@ -1848,7 +1851,7 @@ fn plain_scan(
     let mut depth = 0usize;
     // The innermost open object's filter and first key's index.
     let (mut filter, mut from) = (0u64, 0usize);
-    // Per open key: its start in `b` (high bits) and length (low 16).
+    // Per open key: its start in `b` (high 32 bits) and length.
     let mut keys = [0u64; KEYS];
     let mut nkeys = 0usize;
     if b.len() > u32::MAX as usize {
@@ -1909,24 +1912,21 @@ fn plain_scan(
                     let i = base + r;
                     let len = (i - 1).checked_sub(start)?;
                     let w = key_word(b, start, len);
-                    let fp = w ^ (len as u64).rotate_right(8);
-                    let bit = 1u64 << (fp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+                    let bit = 1u64 << ((w ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
                     if filter & bit != 0 {
                         // Maybe a repeat: compare with the object's keys.
                         let s = b.get(start..start + len)?;
                         let repeat = keys.get(from..nkeys)?.iter().any(|&k| {
-                            let st = (k >> 16) as usize;
-                            k & 0xFFFF == len as u64 && b.get(st..st + len) == Some(s)
+                            let st = (k >> 32) as usize;
+                            k as u32 as usize == len && b.get(st..st + len) == Some(s)
                         });
                         if repeat {
                             return None;
                         }
                     }
                     filter |= bit;
-                    if len > 0xFFFF {
-                        return None;
-                    }
-                    *keys.get_mut(nkeys)? = (start as u64) << 16 | len as u64;
+                    // (Both below 2^32: the text is.)
+                    *keys.get_mut(nkeys)? = (start as u64) << 32 | len as u64;
                     nkeys += 1;
                     if depth == top_depth {
                         let slot = match w {
