@@ -1758,21 +1758,21 @@ fn prefix_xor(quotes: u64) -> u64 {
     inside
 }
 
-/// A key's bytes as a little-endian word, when it has at most 8 (else
-/// its first 8): `b` is the text, `start` and `len` the key's.
+/// A key's opening quote and bytes as a little-endian word, when the
+/// key has at most 7 bytes (else the quote and its first 7): `b` is the
+/// text, `open` and `len` the key's opening quote and length.
 #[inline(always)]
-fn key_word(b: &[u8], start: usize, len: usize) -> u64 {
-    let keep = u64::MAX
-        .checked_shr(64 - 8 * len.min(8) as u32)
-        .unwrap_or(0);
+fn key_word(b: &[u8], open: usize, len: usize) -> u64 {
+    // 1 to 8 bytes: no shift by 64.
+    let keep = u64::MAX >> (64 - 8 * (len + 1).min(8));
     match b
-        .get(start..start + 8)
+        .get(open..open + 8)
         .and_then(|t| <[u8; 8]>::try_from(t).ok())
     {
         Some(w) => u64::from_le_bytes(w) & keep,
         // A key within the last 8 bytes of the text.
         None => b
-            .get(start..start + len.min(8))
+            .get(open..open + (len + 1).min(8))
             .unwrap_or(&[])
             .iter()
             .rev()
@@ -1780,16 +1780,42 @@ fn key_word(b: &[u8], start: usize, len: usize) -> u64 {
     }
 }
 
+/// Whether the key `start..start + len` of `b` is one of `keys` (spans
+/// as [`plain_scan`] keeps them).
+#[cold]
+#[inline(never)]
+fn repeats(b: &[u8], keys: &[u64], start: usize, len: usize) -> bool {
+    let s = b.get(start..start + len);
+    keys.iter().any(|&k| {
+        let st = (k >> 32) as usize;
+        k as u32 as usize == len && b.get(st..st + len) == s
+    })
+}
+
+/// Reads a top-level member's string value (the colon at `colon`) into
+/// `slot`; `None` when it is not valid.
+#[inline(never)]
+fn read_top(b: &[u8], colon: usize, slot: &mut Option<String>) -> Option<()> {
+    if b.get(colon + 1) == Some(&b'"') {
+        let vstart = colon + 2;
+        let vlen = memchr::memchr(b'"', b.get(vstart..)?)?;
+        let v = std::str::from_utf8(b.get(vstart..vstart + vlen)?).ok()?;
+        *slot = (!v.is_empty()).then(|| v.to_string());
+    }
+    Some(())
+}
+
 /// [`key_word`] of the top-level keys the router reads.
 #[allow(clippy::indexing_slicing)] // constant keys, `k` below their length
 const fn word_of(key: &[u8]) -> u64 {
     let mut w = 0u64;
+    assert!(key.len() < 8);
     let mut k = key.len();
     while k > 0 {
         k -= 1;
         w = w << 8 | key[k] as u64;
     }
-    w
+    w << 8 | b'"' as u64
 }
 
 /// [`canonical`] of a valid JSON text without whitespace or backslash:
@@ -1799,14 +1825,18 @@ const fn word_of(key: &[u8]) -> u64 {
 /// closing quote is right before it and whose opening quote is the last
 /// one opening a string before that), and only objects need tracking:
 /// keys belong to the innermost open one. Each open object has a 64-bit
-/// filter of its keys (one bit per key, from its length and first 8
-/// bytes); only a key whose bit is already set is compared with the
-/// object's earlier keys. With AVX2 and PCLMULQDQ (checked at run time)
-/// the blocks' masks take fewer instructions; the answers are the same.
+/// filter of its keys (one bit per key, from its length and its opening
+/// quote and first 7 bytes); only a key whose bit is already set is
+/// compared with the object's earlier keys. With AVX2, PCLMULQDQ, BMI
+/// and LZCNT (checked at run time) the blocks' masks and key positions
+/// take fewer instructions; the answers are the same.
 fn canonical_plain(b: &[u8]) -> Option<Top> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("pclmulqdq")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("lzcnt")
     {
         // SAFETY: both features were just detected.
         return unsafe { canonical_plain_avx2(b) };
@@ -1814,12 +1844,13 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
     plain_scan(b, block_masks, prefix_xor)
 }
 
-/// [`canonical_plain`] compiled for AVX2 and PCLMULQDQ.
+/// [`canonical_plain`] compiled for AVX2, PCLMULQDQ, BMI1, BMI2 and
+/// LZCNT (all Haswell and later have them).
 ///
 /// # Safety
-/// The CPU must support AVX2 and PCLMULQDQ.
+/// The CPU must support them.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,pclmulqdq")]
+#[target_feature(enable = "avx2,pclmulqdq,bmi1,bmi2,lzcnt")]
 unsafe fn canonical_plain_avx2(b: &[u8]) -> Option<Top> {
     plain_scan(
         b,
@@ -1846,11 +1877,12 @@ fn plain_scan(
     const REGION: u64 = word_of(b"region");
     const ACCOUNT: u64 = word_of(b"account");
     const TIME: u64 = word_of(b"time");
-    // Per enclosing open object: its filter and its first key's index.
+    // Per open object: the enclosing object's filter and its own first
+    // key's index.
     let mut frames = [(0u64, 0usize); DEPTH];
     let mut depth = 0usize;
-    // The innermost open object's filter and first key's index.
-    let (mut filter, mut from) = (0u64, 0usize);
+    // The innermost open object's filter.
+    let mut filter = 0u64;
     // Per open key: its start in `b` (high 32 bits) and length.
     let mut keys = [0u64; KEYS];
     let mut nkeys = 0usize;
@@ -1889,61 +1921,47 @@ fn plain_scan(
         while bits != 0 {
             let r = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            match block.get(r & 63) {
-                Some(b'{') => {
-                    *frames.get_mut(depth)? = (filter, from);
-                    depth += 1;
-                    filter = 0;
-                    from = nkeys;
+            let c = block.get(r & 63).copied().unwrap_or(b':');
+            if c == b':' {
+                // ':' right after a key's closing quote.
+                let before = opens & ((1u64 << r) - 1);
+                let open = if before != 0 {
+                    base + 63 - before.leading_zeros() as usize
+                } else {
+                    last_open
+                };
+                let i = base + r;
+                let len = i.checked_sub(open + 2)?;
+                let w = key_word(b, open, len);
+                let bit = 1u64 << ((w ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+                if filter & bit != 0 {
+                    // Maybe a repeat: compare with the object's keys.
+                    let from = frames.get(depth.checked_sub(1)?)?.1;
+                    if repeats(b, keys.get(from..nkeys)?, open + 1, len) {
+                        return None;
+                    }
                 }
-                Some(b'}') => {
-                    depth = depth.checked_sub(1)?;
-                    nkeys = from;
-                    (filter, from) = *frames.get(depth)?;
-                }
-                _ => {
-                    // ':' right after a key's closing quote.
-                    let before = opens & ((1u64 << r) - 1);
-                    let start = 1 + if before != 0 {
-                        base + 63 - before.leading_zeros() as usize
-                    } else {
-                        last_open
+                filter |= bit;
+                // (Both below 2^32: the text is.)
+                *keys.get_mut(nkeys)? = ((open + 1) as u64) << 32 | len as u64;
+                nkeys += 1;
+                if depth == top_depth && len < 8 {
+                    let slot = match w {
+                        ID => &mut top.id,
+                        REGION => &mut top.region,
+                        ACCOUNT => &mut top.account,
+                        TIME => &mut top.time,
+                        _ => continue,
                     };
-                    let i = base + r;
-                    let len = (i - 1).checked_sub(start)?;
-                    let w = key_word(b, start, len);
-                    let bit = 1u64 << ((w ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
-                    if filter & bit != 0 {
-                        // Maybe a repeat: compare with the object's keys.
-                        let s = b.get(start..start + len)?;
-                        let repeat = keys.get(from..nkeys)?.iter().any(|&k| {
-                            let st = (k >> 32) as usize;
-                            k as u32 as usize == len && b.get(st..st + len) == Some(s)
-                        });
-                        if repeat {
-                            return None;
-                        }
-                    }
-                    filter |= bit;
-                    // (Both below 2^32: the text is.)
-                    *keys.get_mut(nkeys)? = (start as u64) << 32 | len as u64;
-                    nkeys += 1;
-                    if depth == top_depth {
-                        let slot = match w {
-                            ID if len == 2 => &mut top.id,
-                            REGION if len == 6 => &mut top.region,
-                            ACCOUNT if len == 7 => &mut top.account,
-                            TIME if len == 4 => &mut top.time,
-                            _ => continue,
-                        };
-                        if b.get(i + 1) == Some(&b'"') {
-                            let vstart = i + 2;
-                            let vlen = memchr::memchr(b'"', b.get(vstart..)?)?;
-                            let v = std::str::from_utf8(b.get(vstart..vstart + vlen)?).ok()?;
-                            *slot = (!v.is_empty()).then(|| v.to_string());
-                        }
-                    }
+                    read_top(b, i, slot)?;
                 }
+            } else if c == b'{' {
+                *frames.get_mut(depth)? = (filter, nkeys);
+                depth += 1;
+                filter = 0;
+            } else {
+                depth = depth.checked_sub(1)?;
+                (filter, nkeys) = *frames.get(depth)?;
             }
         }
         if opens != 0 {
