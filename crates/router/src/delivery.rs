@@ -1748,6 +1748,21 @@ fn prefix_xor_clmul(quotes: u64) -> u64 {
     _mm_cvtsi128_si64(r) as u64
 }
 
+/// The low `n` (8 to 64) bits of `w`, by BZHI. Only callable where BMI2
+/// is enabled (or detected).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+#[inline]
+fn low_bits_bmi2(w: u64, n: u32) -> u64 {
+    std::arch::x86_64::_bzhi_u64(w, n)
+}
+
+/// The low `n` (8 to 64) bits of `w`.
+#[inline(always)]
+fn low_bits(w: u64, n: u32) -> u64 {
+    w & u64::MAX >> (64 - n.clamp(1, 64))
+}
+
 /// The prefix XOR of `quotes` with shifts.
 #[inline(always)]
 fn prefix_xor(quotes: u64) -> u64 {
@@ -1762,14 +1777,14 @@ fn prefix_xor(quotes: u64) -> u64 {
 /// key has at most 7 bytes (else the quote and its first 7): `b` is the
 /// text, `open` and `len` the key's opening quote and length.
 #[inline(always)]
-fn key_word(b: &[u8], open: usize, len: usize) -> u64 {
-    // 1 to 8 bytes: no shift by 64.
-    let keep = u64::MAX >> (64 - 8 * (len + 1).min(8));
+fn key_word(b: &[u8], open: usize, len: usize, low: impl Fn(u64, u32) -> u64) -> u64 {
+    // 1 to 8 bytes: `low` keeps 8 to 64 bits.
+    let bits = 8 * (len as u32 + 1).min(8);
     match b
         .get(open..open + 8)
         .and_then(|t| <[u8; 8]>::try_from(t).ok())
     {
-        Some(w) => u64::from_le_bytes(w) & keep,
+        Some(w) => low(u64::from_le_bytes(w), bits),
         // A key within the last 8 bytes of the text.
         None => b
             .get(open..open + (len + 1).min(8))
@@ -1841,7 +1856,7 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
         // SAFETY: both features were just detected.
         return unsafe { canonical_plain_avx2(b) };
     }
-    plain_scan(b, block_masks, prefix_xor)
+    plain_scan(b, block_masks, prefix_xor, low_bits)
 }
 
 /// [`canonical_plain`] compiled for AVX2, PCLMULQDQ, BMI1, BMI2 and
@@ -1857,6 +1872,7 @@ unsafe fn canonical_plain_avx2(b: &[u8]) -> Option<Top> {
         // SAFETY: this function runs only where AVX2 is supported.
         |chunk| unsafe { block_masks_avx2(chunk) },
         |q| prefix_xor_clmul(q),
+        |w, n| low_bits_bmi2(w, n),
     )
 }
 
@@ -1867,6 +1883,7 @@ fn plain_scan(
     b: &[u8],
     masks: impl Fn(&[u8; 64]) -> (u64, u64),
     prefix: impl Fn(u64) -> u64,
+    low: impl Fn(u64, u32) -> u64 + Copy,
 ) -> Option<Top> {
     // Small fixed-size stacks (no allocation, no growth checks, little
     // to clear); deeper events, more keys open at once or longer keys
@@ -1932,7 +1949,7 @@ fn plain_scan(
                 };
                 let i = base + r;
                 let len = i.checked_sub(open + 2)?;
-                let w = key_word(b, open, len);
+                let w = key_word(b, open, len, low);
                 let bit = 1u64 << ((w ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
                 if filter & bit != 0 {
                     // Maybe a repeat: compare with the object's keys.
@@ -2618,7 +2635,7 @@ mod tests {
                     assert!(p.is_none() || g.is_some(), "{t:?}");
                     assert_eq!(p.is_some(), c.is_some(), "{t:?}");
                     // The baseline (SSE2, shifts) masks give the same.
-                    let base = plain_scan(trimmed.as_bytes(), block_masks, prefix_xor);
+                    let base = plain_scan(trimmed.as_bytes(), block_masks, prefix_xor, low_bits);
                     assert_eq!(
                         base.as_ref()
                             .map(|q| (&q.id, &q.region, &q.account, &q.time)),
