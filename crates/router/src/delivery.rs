@@ -1795,15 +1795,16 @@ fn key_word(b: &[u8], open: usize, len: usize, low: impl Fn(u64, u32) -> u64) ->
     }
 }
 
-/// Whether the key `start..start + len` of `b` is one of `keys` (spans
-/// as [`plain_scan`] keeps them).
+/// Whether the key `start..start + len` of `b` is one of the keys whose
+/// opening quotes are at `keys`.
 #[cold]
 #[inline(never)]
-fn repeats(b: &[u8], keys: &[u64], start: usize, len: usize) -> bool {
-    let s = b.get(start..start + len);
+fn repeats(b: &[u8], keys: &[u32], start: usize, len: usize) -> bool {
+    // Without escapes a key ends at the first quote after its start.
+    let s = b.get(start..=start + len);
     keys.iter().any(|&k| {
-        let st = (k >> 32) as usize;
-        k as u32 as usize == len && b.get(st..st + len) == s
+        let st = k as usize + 1;
+        b.get(st..=st + len) == s
     })
 }
 
@@ -1900,8 +1901,8 @@ fn plain_scan(
     let mut depth = 0usize;
     // The innermost open object's filter.
     let mut filter = 0u64;
-    // Per open key: its start in `b` (high 32 bits) and length.
-    let mut keys = [0u64; KEYS];
+    // Per open key: its opening quote's index in `b`.
+    let mut keys = [0u32; KEYS];
     let mut nkeys = 0usize;
     if b.len() > u32::MAX as usize {
         return None;
@@ -1959,8 +1960,8 @@ fn plain_scan(
                     }
                 }
                 filter |= bit;
-                // (Both below 2^32: the text is.)
-                *keys.get_mut(nkeys)? = ((open + 1) as u64) << 32 | len as u64;
+                // (Below 2^32: the text is.)
+                *keys.get_mut(nkeys)? = open as u32;
                 nkeys += 1;
                 if depth == top_depth && len < 8 {
                     let slot = match w {
