@@ -269,18 +269,14 @@ impl EventInfo {
 
     fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| {
-            // Most events have no whitespace and no escape at all: one
-            // look says the text is its own display text and, unless an
-            // object repeats a key, its own compact form.
-            let b = self.raw.as_bytes();
-            if memchr::memchr3(b' ', b'\t', b'\r', b).is_none()
-                && memchr::memchr2(b'\\', b'\n', b).is_none()
-            {
-                if let Some(top) = canonical_plain(b) {
-                    let text = Arc::clone(&self.raw);
-                    let whole = self.whole_wanted.then(|| Arc::clone(&text));
-                    return Facts::of(text, top, whole);
-                }
+            // Most events have no escape and no whitespace between
+            // tokens: then the text is its own display text (no line
+            // break) and, unless an object repeats a key, its own compact
+            // form. One pass says so.
+            if let Some(top) = canonical_plain(self.raw.as_bytes()) {
+                let text = Arc::clone(&self.raw);
+                let whole = self.whole_wanted.then(|| Arc::clone(&text));
+                return Facts::of(text, top, whole);
             }
             // `raw` is trimmed: without line breaks it is the display
             // text, shared rather than copied.
@@ -1662,17 +1658,20 @@ fn canonical_general(b: &[u8]) -> Option<Top> {
 }
 
 /// Bit masks of one 64-byte block: bit `k` of `.0` is set when byte `k`
-/// is a quote, of `.1` when it is `{`, `}` or `:`.
+/// is a quote, of `.1` when it is `{`, `}` or `:`, of `.2` when it is a
+/// space or a control (whitespace, in valid JSON), of `.3` when it is a
+/// backslash.
 #[cfg(target_arch = "x86_64")]
-fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
+fn block_masks(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
-    let (mut quotes, mut marks) = (0u64, 0u64);
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
     for (k, part) in chunk.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86_64 baseline; `part` is 16
         // readable bytes and the load is unaligned.
-        let (q, m) = unsafe {
+        let (q, m, w, e) = unsafe {
             let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
             let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
             let m = _mm_movemask_epi8(_mm_or_si128(
@@ -1682,23 +1681,29 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
                 ),
                 _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)),
             ));
-            (q, m)
+            let w = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v));
+            let e = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
+            (q, m, w, e)
         };
         quotes |= u64::from(q as u16) << (16 * k);
         marks |= u64::from(m as u16) << (16 * k);
+        space |= u64::from(w as u16) << (16 * k);
+        escape |= u64::from(e as u16) << (16 * k);
     }
-    (quotes, marks)
+    (quotes, marks, space, escape)
 }
 
 /// Bit masks of one 64-byte block (see the x86_64 version).
 #[cfg(not(target_arch = "x86_64"))]
-fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
-    let (mut quotes, mut marks) = (0u64, 0u64);
+fn block_masks(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
     for (k, &c) in chunk.iter().enumerate() {
         quotes |= u64::from(c == b'"') << k;
         marks |= u64::from(matches!(c, b'{' | b'}' | b':')) << k;
+        space |= u64::from(c <= 0x20) << k;
+        escape |= u64::from(c == b'\\') << k;
     }
-    (quotes, marks)
+    (quotes, marks, space, escape)
 }
 
 /// Bit masks of one 64-byte block with AVX2 (see [`block_masks`]).
@@ -1708,16 +1713,16 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn block_masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
+unsafe fn block_masks_avx2(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
     use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_set1_epi8,
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
     };
-    let (mut quotes, mut marks) = (0u64, 0u64);
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
     for (k, part) in chunk.chunks_exact(32).enumerate() {
         // SAFETY: `part` is 32 readable bytes and the load is unaligned;
         // the caller vouches for AVX2.
-        let (q, m) = unsafe {
+        let (q, m, w, e) = unsafe {
             let v = _mm256_loadu_si256(part.as_ptr().cast::<__m256i>());
             let q = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8)));
             let m = _mm256_movemask_epi8(_mm256_or_si256(
@@ -1727,12 +1732,19 @@ unsafe fn block_masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
                 ),
                 _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b':' as i8)),
             ));
-            (q, m)
+            let w = _mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                _mm256_min_epu8(v, _mm256_set1_epi8(0x20)),
+                v,
+            ));
+            let e = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8)));
+            (q, m, w, e)
         };
         quotes |= u64::from(q as u32) << (32 * k);
         marks |= u64::from(m as u32) << (32 * k);
+        space |= u64::from(w as u32) << (32 * k);
+        escape |= u64::from(e as u32) << (32 * k);
     }
-    (quotes, marks)
+    (quotes, marks, space, escape)
 }
 
 /// The prefix XOR of `quotes` (bit `k` is the XOR of bits `0..=k`) by a
@@ -1834,9 +1846,11 @@ const fn word_of(key: &[u8]) -> u64 {
     w << 8 | b'"' as u64
 }
 
-/// [`canonical`] of a valid JSON text without whitespace or backslash:
-/// no string needs re-escaping, so the text is compact unless an object
-/// repeats a key. Without escapes the quotes alone tell strings apart
+/// [`canonical`] of a valid JSON text (trimmed) without backslash or
+/// whitespace between tokens (`None` when it has some; spaces in
+/// strings are fine): no string needs re-escaping, so the text is
+/// compact unless an object repeats a key. Without escapes the quotes
+/// alone tell strings apart
 /// (64 bytes at a time), a colon outside strings ends a key (whose
 /// closing quote is right before it and whose opening quote is the last
 /// one opening a string before that), and only objects need tracking:
@@ -1882,7 +1896,7 @@ unsafe fn canonical_plain_avx2(b: &[u8]) -> Option<Top> {
 #[inline(always)]
 fn plain_scan(
     b: &[u8],
-    masks: impl Fn(&[u8; 64]) -> (u64, u64),
+    masks: impl Fn(&[u8; 64]) -> (u64, u64, u64, u64),
     prefix: impl Fn(u64) -> u64,
     low: impl Fn(u64, u32) -> u64 + Copy,
 ) -> Option<Top> {
@@ -1915,13 +1929,14 @@ fn plain_scan(
     let mut in_string = 0u64;
     // The last quote opening a string in the blocks before.
     let mut last_open = 0usize;
-    let mut pad = [b' '; 64];
+    // (Padding: a byte that is nothing the scan looks for.)
+    let mut pad = [b'0'; 64];
     let mut base = 0usize;
     while base < b.len() {
         let block: &[u8; 64] = match b.get(base..).and_then(|t| t.first_chunk::<64>()) {
             Some(block) => block,
             None => {
-                // The last, partial block, padded with spaces.
+                // The last, partial block, padded.
                 let part = b.get(base..).unwrap_or(&[]);
                 if let Some(d) = pad.get_mut(..part.len()) {
                     d.copy_from_slice(part);
@@ -1929,10 +1944,14 @@ fn plain_scan(
                 &pad
             }
         };
-        let (quotes, marks) = masks(block);
+        let (quotes, marks, space, escape) = masks(block);
         // Inside strings: the prefix XOR of the quotes (opening quote
         // included, closing one not).
         let inside = prefix(quotes) ^ in_string;
+        // An escape anywhere or whitespace between tokens: not plain.
+        if escape | space & !inside != 0 {
+            return None;
+        }
         in_string = ((inside as i64) >> 63) as u64;
         let opens = quotes & inside;
         let mut bits = marks & !inside;
@@ -2477,7 +2496,7 @@ mod tests {
             1..=3 => {
                 out.push('"');
                 for _ in 0..next(rng, 30) {
-                    let plain = ["a", "{", "}", ":", ",", "é", "[", "z", "\"x\":"];
+                    let plain = ["a", "{", "}", ":", ",", "é", "[", " ", "a b", "\"x\":"];
                     let escaped = [
                         "\\\"", "\\\\", "\\n", "\\u0001", "\\u00e9", "\\/", "\\u001F",
                     ];
@@ -2579,7 +2598,7 @@ mod tests {
     fn compact_check_agrees_with_the_token_pass_and_the_tree() {
         let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
         let (mut checked, mut some, mut plain_some, mut mutated) = (0, 0, 0, 0);
-        let (mut dup_none, mut big) = (0, 0);
+        let (mut dup_none, mut big, mut spaced) = (0, 0, 0);
         for round in 0..12_000 {
             let (ws, esc) = (next(&mut rng, 4) == 0, next(&mut rng, 4) == 0);
             let mut e = String::new();
@@ -2631,31 +2650,46 @@ mod tests {
                 if !want && streamed.is_none() && compact.len() < trimmed.len() {
                     dup_none += 1;
                 }
+                // The plain scan, on any text: an answer only without
+                // escapes and whitespace between tokens (spaces in strings
+                // are fine), the general scan's but for its small stacks.
+                let p = canonical_plain(trimmed.as_bytes());
+                // The baseline (SSE2, shifts) masks give the same.
+                let base = plain_scan(trimmed.as_bytes(), block_masks, prefix_xor, low_bits);
+                assert_eq!(
+                    base.as_ref()
+                        .map(|q| (&q.id, &q.region, &q.account, &q.time)),
+                    p.as_ref().map(|q| (&q.id, &q.region, &q.account, &q.time)),
+                    "{t:?}"
+                );
                 if plain {
-                    let p = canonical_plain(trimmed.as_bytes());
-                    assert!(p.is_none() || g.is_some(), "{t:?}");
                     assert_eq!(p.is_some(), c.is_some(), "{t:?}");
-                    // The baseline (SSE2, shifts) masks give the same.
-                    let base = plain_scan(trimmed.as_bytes(), block_masks, prefix_xor, low_bits);
+                }
+                if let Some(p) = p {
+                    assert!(want && g.is_some() && !trimmed.contains('\\'), "{t:?}");
+                    plain_some += 1;
+                    spaced += usize::from(!plain);
+                    let q = Top::of(&tree);
                     assert_eq!(
-                        base.as_ref()
-                            .map(|q| (&q.id, &q.region, &q.account, &q.time)),
-                        p.as_ref().map(|q| (&q.id, &q.region, &q.account, &q.time)),
+                        (p.id, p.region, p.account, p.time),
+                        (q.id, q.region, q.account, q.time),
                         "{t:?}"
                     );
-                    if g.is_some() && p.is_none() {
-                        big += 1;
-                        assert!(trimmed.matches(':').count() > 128, "{t:?}");
+                } else if g.is_some() && !trimmed.contains('\\') {
+                    // Only past the stacks: more than 128 keys open at
+                    // once or more than 32 objects.
+                    big += 1;
+                    let (mut open, mut deepest, mut in_string) = (0, 0, false);
+                    for c in trimmed.bytes() {
+                        match c {
+                            b'"' => in_string = !in_string,
+                            b'{' if !in_string => open += 1,
+                            b'}' if !in_string => open -= 1,
+                            _ => {}
+                        }
+                        deepest = deepest.max(open);
                     }
-                    if let Some(p) = p {
-                        plain_some += 1;
-                        let q = Top::of(&tree);
-                        assert_eq!(
-                            (p.id, p.region, p.account, p.time),
-                            (q.id, q.region, q.account, q.time),
-                            "{t:?}"
-                        );
-                    }
+                    assert!(trimmed.matches(':').count() > 128 || deepest > 32, "{t:?}");
                 }
                 if let Some(c) = c {
                     some += 1;
@@ -2682,6 +2716,8 @@ mod tests {
         assert!(dup_none > 1_000, "{dup_none}");
         // More than 128 keys open at once: the token pass decides.
         assert!(big > 10, "{big}");
+        // Spaces in strings, none between tokens: still the plain scan.
+        assert!(spaced > 500, "{spaced}");
     }
 
     struct Nothing;
