@@ -269,18 +269,14 @@ impl EventInfo {
 
     fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| {
-            // Most events have no whitespace and no escape at all: one
-            // look says the text is its own display text and, unless an
-            // object repeats a key, its own compact form.
-            let b = self.raw.as_bytes();
-            if memchr::memchr3(b' ', b'\t', b'\r', b).is_none()
-                && memchr::memchr2(b'\\', b'\n', b).is_none()
-            {
-                if let Some(top) = canonical_plain(b) {
-                    let text = Arc::clone(&self.raw);
-                    let whole = self.whole_wanted.then(|| Arc::clone(&text));
-                    return Facts::of(text, top, whole);
-                }
+            // Most events have no escape and no whitespace between
+            // tokens: then the text is its own display text (no line
+            // break) and, unless an object repeats a key, its own compact
+            // form. One pass says so.
+            if let Some(top) = canonical_plain(self.raw.as_bytes()) {
+                let text = Arc::clone(&self.raw);
+                let whole = self.whole_wanted.then(|| Arc::clone(&text));
+                return Facts::of(text, top, whole);
             }
             // `raw` is trimmed: without line breaks it is the display
             // text, shared rather than copied.
@@ -1662,17 +1658,20 @@ fn canonical_general(b: &[u8]) -> Option<Top> {
 }
 
 /// Bit masks of one 64-byte block: bit `k` of `.0` is set when byte `k`
-/// is a quote, of `.1` when it is `{`, `}` or `:`.
+/// is a quote, of `.1` when it is `{`, `}` or `:`, of `.2` when it is a
+/// space or a control (whitespace, in valid JSON), of `.3` when it is a
+/// backslash.
 #[cfg(target_arch = "x86_64")]
-fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
+fn block_masks(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
-    let (mut quotes, mut marks) = (0u64, 0u64);
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
     for (k, part) in chunk.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86_64 baseline; `part` is 16
         // readable bytes and the load is unaligned.
-        let (q, m) = unsafe {
+        let (q, m, w, e) = unsafe {
             let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
             let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
             let m = _mm_movemask_epi8(_mm_or_si128(
@@ -1682,44 +1681,242 @@ fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
                 ),
                 _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)),
             ));
-            (q, m)
+            let w = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v));
+            let e = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
+            (q, m, w, e)
         };
         quotes |= u64::from(q as u16) << (16 * k);
         marks |= u64::from(m as u16) << (16 * k);
+        space |= u64::from(w as u16) << (16 * k);
+        escape |= u64::from(e as u16) << (16 * k);
     }
-    (quotes, marks)
+    (quotes, marks, space, escape)
 }
 
 /// Bit masks of one 64-byte block (see the x86_64 version).
 #[cfg(not(target_arch = "x86_64"))]
-fn block_masks(chunk: &[u8; 64]) -> (u64, u64) {
-    let (mut quotes, mut marks) = (0u64, 0u64);
+fn block_masks(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
     for (k, &c) in chunk.iter().enumerate() {
         quotes |= u64::from(c == b'"') << k;
         marks |= u64::from(matches!(c, b'{' | b'}' | b':')) << k;
+        space |= u64::from(c <= 0x20) << k;
+        escape |= u64::from(c == b'\\') << k;
     }
-    (quotes, marks)
+    (quotes, marks, space, escape)
 }
 
-/// [`canonical`] of a valid JSON text without whitespace or backslash:
-/// no string needs re-escaping, so the text is compact unless an object
-/// repeats a key. Without escapes the quotes alone tell strings apart
+/// Bit masks of one 64-byte block with AVX2 (see [`block_masks`]).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn block_masks_avx2(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let (mut quotes, mut marks, mut space, mut escape) = (0u64, 0u64, 0u64, 0u64);
+    for (k, part) in chunk.chunks_exact(32).enumerate() {
+        // SAFETY: `part` is 32 readable bytes and the load is unaligned;
+        // the caller vouches for AVX2.
+        let (q, m, w, e) = unsafe {
+            let v = _mm256_loadu_si256(part.as_ptr().cast::<__m256i>());
+            let q = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8)));
+            let m = _mm256_movemask_epi8(_mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'{' as i8)),
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'}' as i8)),
+                ),
+                _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b':' as i8)),
+            ));
+            let w = _mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                _mm256_min_epu8(v, _mm256_set1_epi8(0x20)),
+                v,
+            ));
+            let e = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8)));
+            (q, m, w, e)
+        };
+        quotes |= u64::from(q as u32) << (32 * k);
+        marks |= u64::from(m as u32) << (32 * k);
+        space |= u64::from(w as u32) << (32 * k);
+        escape |= u64::from(e as u32) << (32 * k);
+    }
+    (quotes, marks, space, escape)
+}
+
+/// The prefix XOR of `quotes` (bit `k` is the XOR of bits `0..=k`) by a
+/// carry-less multiplication with all ones.
+///
+/// Only callable where PCLMULQDQ is enabled (or detected).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+fn prefix_xor_clmul(quotes: u64) -> u64 {
+    use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x};
+    let r = _mm_clmulepi64_si128(_mm_set_epi64x(0, quotes as i64), _mm_set_epi64x(0, -1), 0);
+    _mm_cvtsi128_si64(r) as u64
+}
+
+/// The low `n` (8 to 64) bits of `w`, by BZHI. Only callable where BMI2
+/// is enabled (or detected).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+#[inline]
+fn low_bits_bmi2(w: u64, n: u32) -> u64 {
+    std::arch::x86_64::_bzhi_u64(w, n)
+}
+
+/// The low `n` (8 to 64) bits of `w`.
+#[inline(always)]
+fn low_bits(w: u64, n: u32) -> u64 {
+    w & u64::MAX >> (64 - n.clamp(1, 64))
+}
+
+/// The prefix XOR of `quotes` with shifts.
+#[inline(always)]
+fn prefix_xor(quotes: u64) -> u64 {
+    let mut inside = quotes;
+    for shift in [1, 2, 4, 8, 16, 32] {
+        inside ^= inside << shift;
+    }
+    inside
+}
+
+/// A key's opening quote and bytes as a little-endian word, when the
+/// key has at most 7 bytes (else the quote and its first 7): `b` is the
+/// text, `open` and `len` the key's opening quote and length.
+#[inline(always)]
+fn key_word(b: &[u8], open: usize, len: usize, low: impl Fn(u64, u32) -> u64) -> u64 {
+    // 1 to 8 bytes: `low` keeps 8 to 64 bits.
+    let bits = 8 * (len as u32 + 1).min(8);
+    match b
+        .get(open..open + 8)
+        .and_then(|t| <[u8; 8]>::try_from(t).ok())
+    {
+        Some(w) => low(u64::from_le_bytes(w), bits),
+        // A key within the last 8 bytes of the text.
+        None => b
+            .get(open..open + (len + 1).min(8))
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+            .fold(0u64, |w, &c| w << 8 | u64::from(c)),
+    }
+}
+
+/// Whether the key `start..start + len` of `b` is one of the keys whose
+/// opening quotes are at `keys`.
+#[cold]
+#[inline(never)]
+fn repeats(b: &[u8], keys: &[u32], start: usize, len: usize) -> bool {
+    // Without escapes a key ends at the first quote after its start.
+    let s = b.get(start..=start + len);
+    keys.iter().any(|&k| {
+        let st = k as usize + 1;
+        b.get(st..=st + len) == s
+    })
+}
+
+/// Reads a top-level member's string value (the colon at `colon`) into
+/// `slot`; `None` when it is not valid.
+#[inline(never)]
+fn read_top(b: &[u8], colon: usize, slot: &mut Option<String>) -> Option<()> {
+    if b.get(colon + 1) == Some(&b'"') {
+        let vstart = colon + 2;
+        let vlen = memchr::memchr(b'"', b.get(vstart..)?)?;
+        let v = std::str::from_utf8(b.get(vstart..vstart + vlen)?).ok()?;
+        *slot = (!v.is_empty()).then(|| v.to_string());
+    }
+    Some(())
+}
+
+/// [`key_word`] of the top-level keys the router reads.
+#[allow(clippy::indexing_slicing)] // constant keys, `k` below their length
+const fn word_of(key: &[u8]) -> u64 {
+    let mut w = 0u64;
+    assert!(key.len() < 8);
+    let mut k = key.len();
+    while k > 0 {
+        k -= 1;
+        w = w << 8 | key[k] as u64;
+    }
+    w << 8 | b'"' as u64
+}
+
+/// [`canonical`] of a valid JSON text (trimmed) without backslash or
+/// whitespace between tokens (`None` when it has some; spaces in
+/// strings are fine): no string needs re-escaping, so the text is
+/// compact unless an object repeats a key. Without escapes the quotes
+/// alone tell strings apart
 /// (64 bytes at a time), a colon outside strings ends a key (whose
-/// closing quote is right before it), and only objects need tracking:
-/// keys belong to the innermost open one.
+/// closing quote is right before it and whose opening quote is the last
+/// one opening a string before that), and only objects need tracking:
+/// keys belong to the innermost open one. Each open object has a 64-bit
+/// filter of its keys (one bit per key, from its length and its opening
+/// quote and first 7 bytes); only a key whose bit is already set is
+/// compared with the object's earlier keys. With AVX2, PCLMULQDQ, BMI
+/// and LZCNT (checked at run time) the blocks' masks and key positions
+/// take fewer instructions; the answers are the same.
 fn canonical_plain(b: &[u8]) -> Option<Top> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+    {
+        // SAFETY: both features were just detected.
+        return unsafe { canonical_plain_avx2(b) };
+    }
+    plain_scan(b, block_masks, prefix_xor, low_bits)
+}
+
+/// [`canonical_plain`] compiled for AVX2, PCLMULQDQ, BMI1, BMI2 and
+/// LZCNT (all Haswell and later have them).
+///
+/// # Safety
+/// The CPU must support them.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq,bmi1,bmi2,lzcnt")]
+unsafe fn canonical_plain_avx2(b: &[u8]) -> Option<Top> {
+    plain_scan(
+        b,
+        // SAFETY: this function runs only where AVX2 is supported.
+        |chunk| unsafe { block_masks_avx2(chunk) },
+        |q| prefix_xor_clmul(q),
+        |w, n| low_bits_bmi2(w, n),
+    )
+}
+
+/// The body of [`canonical_plain`], given how to compute a block's masks
+/// and a prefix XOR.
+#[inline(always)]
+fn plain_scan(
+    b: &[u8],
+    masks: impl Fn(&[u8; 64]) -> (u64, u64, u64, u64),
+    prefix: impl Fn(u64) -> u64,
+    low: impl Fn(u64, u32) -> u64 + Copy,
+) -> Option<Top> {
     // Small fixed-size stacks (no allocation, no growth checks, little
     // to clear); deeper events, more keys open at once or longer keys
     // (`None`) take the general path.
     const DEPTH: usize = 32;
     const KEYS: usize = 128;
-    // Per open object: where its keys start in `fps` and `starts`.
-    let mut frames = [0u8; DEPTH];
+    const ID: u64 = word_of(b"id");
+    const REGION: u64 = word_of(b"region");
+    const ACCOUNT: u64 = word_of(b"account");
+    const TIME: u64 = word_of(b"time");
+    // Per open object: the enclosing object's filter and its own first
+    // key's index.
+    let mut frames = [(0u64, 0usize); DEPTH];
     let mut depth = 0usize;
-    // Per key: its length, first and last byte (cheap to compare), and
-    // where it starts in `b`.
-    let mut fps = [0u32; KEYS];
-    let mut starts = [0u32; KEYS];
+    // The innermost open object's filter.
+    let mut filter = 0u64;
+    // Per open key: its opening quote's index in `b`.
+    let mut keys = [0u32; KEYS];
     let mut nkeys = 0usize;
     if b.len() > u32::MAX as usize {
         return None;
@@ -1727,94 +1924,85 @@ fn canonical_plain(b: &[u8]) -> Option<Top> {
     let mut top = Top::default();
     // Top-level members only of a top-level object (not of objects in a
     // top-level array).
-    let top_object = b.first() == Some(&b'{');
+    let top_depth = if b.first() == Some(&b'{') { 1 } else { 0 };
     // All ones while a string is open at the end of the previous block.
     let mut in_string = 0u64;
+    // The last quote opening a string in the blocks before.
+    let mut last_open = 0usize;
+    // (Padding: a byte that is nothing the scan looks for.)
+    let mut pad = [b'0'; 64];
     let mut base = 0usize;
     while base < b.len() {
-        let (quotes, marks) = match b.get(base..base + 64).map(<&[u8; 64]>::try_from) {
-            Some(Ok(block)) => block_masks(block),
-            _ => {
-                // The last, partial block, padded with spaces.
-                let mut chunk = [b' '; 64];
+        let block: &[u8; 64] = match b.get(base..).and_then(|t| t.first_chunk::<64>()) {
+            Some(block) => block,
+            None => {
+                // The last, partial block, padded.
                 let part = b.get(base..).unwrap_or(&[]);
-                if let Some(d) = chunk.get_mut(..part.len()) {
+                if let Some(d) = pad.get_mut(..part.len()) {
                     d.copy_from_slice(part);
                 }
-                block_masks(&chunk)
+                &pad
             }
         };
+        let (quotes, marks, space, escape) = masks(block);
         // Inside strings: the prefix XOR of the quotes (opening quote
         // included, closing one not).
-        let mut inside = quotes;
-        for shift in [1, 2, 4, 8, 16, 32] {
-            inside ^= inside << shift;
+        let inside = prefix(quotes) ^ in_string;
+        // An escape anywhere or whitespace between tokens: not plain.
+        if escape | space & !inside != 0 {
+            return None;
         }
-        inside ^= in_string;
-        in_string = if inside >> 63 == 1 { u64::MAX } else { 0 };
+        in_string = ((inside as i64) >> 63) as u64;
+        let opens = quotes & inside;
         let mut bits = marks & !inside;
         while bits != 0 {
-            let i = base + bits.trailing_zeros() as usize;
+            let r = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            match b.get(i) {
-                Some(b'{') => {
-                    *frames.get_mut(depth)? = nkeys as u8;
-                    depth += 1;
+            let c = block.get(r & 63).copied().unwrap_or(b':');
+            if c == b':' {
+                // ':' right after a key's closing quote.
+                let before = opens & ((1u64 << r) - 1);
+                let open = if before != 0 {
+                    base + 63 - before.leading_zeros() as usize
+                } else {
+                    last_open
+                };
+                let i = base + r;
+                let len = i.checked_sub(open + 2)?;
+                let w = key_word(b, open, len, low);
+                let bit = 1u64 << ((w ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+                if filter & bit != 0 {
+                    // Maybe a repeat: compare with the object's keys.
+                    let from = frames.get(depth.checked_sub(1)?)?.1;
+                    if repeats(b, keys.get(from..nkeys)?, open + 1, len) {
+                        return None;
+                    }
                 }
-                Some(b'}') => {
-                    depth = depth.checked_sub(1)?;
-                    nkeys = *frames.get(depth)? as usize;
-                }
-                _ => {
-                    // ':' right after a key's closing quote; the quote
-                    // before that one opens the key.
-                    let close = i.checked_sub(1)?;
-                    let before = quotes
-                        & ((1u64 << (i - base)) - 1)
-                        & !(1u64 << (close.wrapping_sub(base) & 63));
-                    let open = if close >= base && before != 0 {
-                        base + 63 - before.leading_zeros() as usize
-                    } else {
-                        b.get(..close)?.iter().rposition(|&c| c == b'"')?
+                filter |= bit;
+                // (Below 2^32: the text is.)
+                *keys.get_mut(nkeys)? = open as u32;
+                nkeys += 1;
+                if depth == top_depth && len < 8 {
+                    let slot = match w {
+                        ID => &mut top.id,
+                        REGION => &mut top.region,
+                        ACCOUNT => &mut top.account,
+                        TIME => &mut top.time,
+                        _ => continue,
                     };
-                    let s = b.get(open + 1..close)?;
-                    let from = usize::from(*frames.get(depth.checked_sub(1)?)?);
-                    let len = u16::try_from(s.len()).ok()?;
-                    let fp = u32::from(len)
-                        | s.first().map_or(0, |&c| u32::from(c) << 16)
-                        | s.last().map_or(0, |&c| u32::from(c) << 24);
-                    let own = fps.get(from..nkeys)?;
-                    if let Some(k) = own.iter().position(|&f| f == fp) {
-                        // Maybe a repeat: compare it and the rest.
-                        let repeat =
-                            own.iter()
-                                .zip(starts.get(from..nkeys)?)
-                                .skip(k)
-                                .any(|(&f, &st)| {
-                                    f == fp && b.get(st as usize..st as usize + s.len()) == Some(s)
-                                });
-                        if repeat {
-                            return None;
-                        }
-                    }
-                    *fps.get_mut(nkeys)? = fp;
-                    *starts.get_mut(nkeys)? = (open + 1) as u32;
-                    nkeys += 1;
-                    if depth == 1 && top_object && b.get(i + 1) == Some(&b'"') {
-                        let slot = match s {
-                            b"id" => &mut top.id,
-                            b"region" => &mut top.region,
-                            b"account" => &mut top.account,
-                            b"time" => &mut top.time,
-                            _ => continue,
-                        };
-                        let vstart = i + 2;
-                        let vlen = memchr::memchr(b'"', b.get(vstart..)?)?;
-                        let v = std::str::from_utf8(b.get(vstart..vstart + vlen)?).ok()?;
-                        *slot = (!v.is_empty()).then(|| v.to_string());
-                    }
+                    read_top(b, i, slot)?;
                 }
+            } else if c == b'{' {
+                *frames.get_mut(depth)? = (filter, nkeys);
+                depth += 1;
+                filter = 0;
+            } else {
+                depth = depth.checked_sub(1)?;
+                (filter, nkeys) = *frames.get(depth)?;
             }
+        }
+        if opens != 0 {
+            last_open = base + 63 - opens.leading_zeros() as usize;
         }
         base += 64;
     }
@@ -2271,6 +2459,265 @@ mod tests {
         }
         // Both outcomes are exercised.
         assert!(some > 1000 && none > 100, "{some} {none}");
+    }
+
+    /// Keys for the differential test: short ones, ones the router reads,
+    /// and long ones that agree in their length and last 8 bytes (the
+    /// compact check's key word) but not before.
+    const DIFF_KEYS: [&str; 14] = [
+        "x",
+        "y",
+        "z",
+        "id",
+        "time",
+        "region",
+        "account",
+        "",
+        "k{:}",
+        "abcdefgh",
+        "1bcdefgh",
+        "left-part-same-tail-12345678",
+        "righ-part-same-tail-12345678",
+        "a-rather-long-key-of-more-than-sixty-four-bytes-crossing-a-block-edge",
+    ];
+
+    /// A random JSON value: `ws` puts whitespace between tokens now and
+    /// then, `esc` escapes in strings (canonical ones and not).
+    fn diff_json(rng: &mut u64, depth: u32, ws: bool, esc: bool, out: &mut String) {
+        let space = |rng: &mut u64, out: &mut String| {
+            if ws && next(rng, 6) == 0 {
+                out.push_str([" ", "\n", "\t", "\r\n", "  "][next(rng, 5) as usize]);
+            }
+        };
+        space(rng, out);
+        let deep = depth > 36 || (depth > 4 && next(rng, 8) != 0);
+        match next(rng, if deep { 4 } else { 7 }) {
+            0 => out.push_str(["1", "-2.5e3", "true", "null", "0"][next(rng, 5) as usize]),
+            1..=3 => {
+                out.push('"');
+                for _ in 0..next(rng, 30) {
+                    let plain = ["a", "{", "}", ":", ",", "é", "[", " ", "a b", "\"x\":"];
+                    let escaped = [
+                        "\\\"", "\\\\", "\\n", "\\u0001", "\\u00e9", "\\/", "\\u001F",
+                    ];
+                    if esc && next(rng, 5) == 0 {
+                        out.push_str(escaped[next(rng, escaped.len() as u64) as usize]);
+                    } else {
+                        let p = plain[next(rng, plain.len() as u64 - 1) as usize];
+                        out.push_str(p);
+                    }
+                }
+                out.push('"');
+            }
+            4 => {
+                out.push('[');
+                for k in 0..next(rng, 4) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    diff_json(rng, depth + 1, ws, esc, out);
+                }
+                space(rng, out);
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                // Now and then more keys than the check's stack holds.
+                let n = match next(rng, 40) {
+                    0 => 130 + next(rng, 140),
+                    1..=8 => next(rng, 10),
+                    _ => next(rng, 4),
+                };
+                for k in 0..n {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    space(rng, out);
+                    out.push('"');
+                    if n > 12 {
+                        // Many keys: distinct ones, now and then a repeat.
+                        let r = if next(rng, 300) == 0 {
+                            next(rng, k + 1)
+                        } else {
+                            k
+                        };
+                        out.push_str(&format!("k{r}"));
+                    } else {
+                        out.push_str(DIFF_KEYS[next(rng, DIFF_KEYS.len() as u64) as usize]);
+                    }
+                    out.push('"');
+                    space(rng, out);
+                    out.push(':');
+                    if n > 12 {
+                        out.push('1');
+                    } else {
+                        diff_json(rng, depth + 1, ws, esc, out);
+                    }
+                }
+                space(rng, out);
+                out.push('}');
+            }
+        }
+        space(rng, out);
+    }
+
+    /// `e` with one random change: a byte dropped or doubled, two
+    /// swapped, or a piece copied elsewhere (often making a repeated key).
+    fn mutate(rng: &mut u64, e: &str) -> String {
+        let b = e.as_bytes();
+        if b.is_empty() {
+            return String::new();
+        }
+        let at = next(rng, b.len() as u64) as usize;
+        let mut m = b.to_vec();
+        match next(rng, 4) {
+            0 => {
+                m.remove(at);
+            }
+            1 => m.insert(at, b[at]),
+            2 => {
+                let to = next(rng, b.len() as u64) as usize;
+                m.swap(at, to);
+            }
+            _ => {
+                let len = next(rng, 24) as usize;
+                let piece = b[at..(at + len).min(b.len())].to_vec();
+                let to = next(rng, b.len() as u64) as usize;
+                m.splice(to..to, piece);
+            }
+        }
+        String::from_utf8(m).unwrap_or_default()
+    }
+
+    /// The fast compact check against the general scan, the token pass
+    /// and the tree, on generated and mutated valid texts: repeated keys
+    /// at every depth, keys alike in their last bytes, escapes,
+    /// whitespace, deep nesting, objects of more than 128 keys, top-level
+    /// arrays and scalars.
+    #[test]
+    fn compact_check_agrees_with_the_token_pass_and_the_tree() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let (mut checked, mut some, mut plain_some, mut mutated) = (0, 0, 0, 0);
+        let (mut dup_none, mut big, mut spaced) = (0, 0, 0);
+        for round in 0..12_000 {
+            let (ws, esc) = (next(&mut rng, 4) == 0, next(&mut rng, 4) == 0);
+            let mut e = String::new();
+            if round % 3 == 0 {
+                // An event-like text: a top-level object.
+                e.push('{');
+                for k in 0..1 + next(&mut rng, 6) {
+                    if k > 0 {
+                        e.push(',');
+                    }
+                    let key = DIFF_KEYS[next(&mut rng, 7) as usize + 3];
+                    e.push_str(&format!("\"{key}\":"));
+                    diff_json(&mut rng, 1, ws, esc, &mut e);
+                }
+                e.push('}');
+            } else {
+                diff_json(&mut rng, 0, ws, esc, &mut e);
+            }
+            let mut texts = vec![e.clone()];
+            for _ in 0..3 {
+                let m = mutate(&mut rng, texts.last().unwrap());
+                texts.push(m);
+            }
+            for (n, t) in texts.iter().enumerate() {
+                let Ok(tree) = evmatch_json::parse_value(t) else {
+                    continue;
+                };
+                checked += 1;
+                mutated += usize::from(n > 0);
+                let trimmed = t.trim_matches(JSON_WS);
+                let c = canonical(t);
+                let g = canonical_general(trimmed.as_bytes());
+                let mut out = String::new();
+                let mut st = Top::default();
+                let streamed = compact_stream(t, true, &mut out, &mut st);
+                let compact = transform::to_compact(&tree);
+                // Compact and unrepeated: the token pass writes the text
+                // itself (it refuses repeated keys).
+                let want = streamed.is_some() && out == trimmed;
+                // The plain scan's stacks are small: past them (more
+                // than 128 keys open at once) the token pass decides.
+                let plain = !trimmed.contains([' ', '\t', '\n', '\r', '\\']);
+                assert!(c.is_some() == g.is_some() || plain, "{t:?}");
+                // The general scan leaves escaped top-level values the
+                // router reads to the token pass.
+                assert!(c.is_none() || want, "{t:?}");
+                assert!(c.is_some() || !want || !plain || g.is_some(), "{t:?}");
+                assert!(g.is_some() || !want || trimmed.contains('\\'), "{t:?}");
+                if !want && streamed.is_none() && compact.len() < trimmed.len() {
+                    dup_none += 1;
+                }
+                // The plain scan, on any text: an answer only without
+                // escapes and whitespace between tokens (spaces in strings
+                // are fine), the general scan's but for its small stacks.
+                let p = canonical_plain(trimmed.as_bytes());
+                // The baseline (SSE2, shifts) masks give the same.
+                let base = plain_scan(trimmed.as_bytes(), block_masks, prefix_xor, low_bits);
+                assert_eq!(
+                    base.as_ref()
+                        .map(|q| (&q.id, &q.region, &q.account, &q.time)),
+                    p.as_ref().map(|q| (&q.id, &q.region, &q.account, &q.time)),
+                    "{t:?}"
+                );
+                if plain {
+                    assert_eq!(p.is_some(), c.is_some(), "{t:?}");
+                }
+                if let Some(p) = p {
+                    assert!(want && g.is_some() && !trimmed.contains('\\'), "{t:?}");
+                    plain_some += 1;
+                    spaced += usize::from(!plain);
+                    let q = Top::of(&tree);
+                    assert_eq!(
+                        (p.id, p.region, p.account, p.time),
+                        (q.id, q.region, q.account, q.time),
+                        "{t:?}"
+                    );
+                } else if g.is_some() && !trimmed.contains('\\') {
+                    // Only past the stacks: more than 128 keys open at
+                    // once or more than 32 objects.
+                    big += 1;
+                    let (mut open, mut deepest, mut in_string) = (0, 0, false);
+                    for c in trimmed.bytes() {
+                        match c {
+                            b'"' => in_string = !in_string,
+                            b'{' if !in_string => open += 1,
+                            b'}' if !in_string => open -= 1,
+                            _ => {}
+                        }
+                        deepest = deepest.max(open);
+                    }
+                    assert!(trimmed.matches(':').count() > 128 || deepest > 32, "{t:?}");
+                }
+                if let Some(c) = c {
+                    some += 1;
+                    assert_eq!(compact, trimmed, "{t:?}");
+                    let q = Top::of(&tree);
+                    assert_eq!(
+                        (&c.id, &c.region, &c.account, &c.time),
+                        (&st.id, &st.region, &st.account, &st.time),
+                        "{t:?}"
+                    );
+                    assert_eq!(
+                        (c.id, c.region, c.account, c.time),
+                        (q.id, q.region, q.account, q.time),
+                        "{t:?}"
+                    );
+                }
+            }
+        }
+        // Every outcome is exercised, on mutated texts too.
+        assert!(
+            checked > 20_000 && some > 5_000 && plain_some > 3_000 && mutated > 5_000,
+            "{checked} {some} {plain_some} {mutated}"
+        );
+        assert!(dup_none > 1_000, "{dup_none}");
+        // More than 128 keys open at once: the token pass decides.
+        assert!(big > 10, "{big}");
+        // Spaces in strings, none between tokens: still the plain scan.
+        assert!(spaced > 500, "{spaced}");
     }
 
     struct Nothing;
