@@ -1054,6 +1054,17 @@ impl Machine {
                 s.paths_seen += 1;
             }
         }
+        // A string that meets no atom, on a path without absence or kept
+        // conditions, leaves no record: ruled out here by the index's
+        // filters, without the lookup's call.
+        if let LeafRef::Str(v) = leaf {
+            if info.absence_conds == 0
+                && info.nontrigger == 0
+                && !info.index.string_may_hit(v.as_bytes())
+            {
+                return;
+            }
+        }
         if let LeafRef::RawNum(text, shape) = leaf {
             if info.absence_conds == 0
                 && info.nontrigger == 0

@@ -715,6 +715,11 @@ pub(crate) struct ValueIndex {
     /// `Scratch::str_memo`): ignore-case, wildcard, anything-but or CIDR
     /// atoms. Set by `finish`.
     memo_strings: bool,
+    /// Whether every atom a string meets here comes from `strings`,
+    /// `prefixes` or `suffixes` (no `exists`, anything-but, ignore-case,
+    /// wildcard or CIDR atoms), so [`string_may_hit`](Self::string_may_hit)
+    /// can rule a value out. Set by `finish`.
+    plain_strings: bool,
 }
 
 impl ValueIndex {
@@ -740,6 +745,18 @@ impl ValueIndex {
     #[inline]
     pub(crate) fn memo_strings(&self) -> bool {
         self.memo_strings
+    }
+
+    /// Whether string `b` may meet an atom here: `false` only when it
+    /// certainly meets none (its shape is in no exact key's, its first
+    /// byte in no prefix's, its last in no suffix's). The check the
+    /// lookup itself starts with, without the call.
+    #[inline(always)]
+    pub(crate) fn string_may_hit(&self, b: &[u8]) -> bool {
+        !self.plain_strings
+            || self.string_shapes.may_hit(b)
+            || (!self.prefixes.lens.is_empty() && self.prefixes.firsts.may_hit(b.first().copied()))
+            || (!self.suffixes.lens.is_empty() && self.suffixes.lasts.may_hit(b.last().copied()))
     }
 
     /// Whether the path has atoms at all.
@@ -944,6 +961,7 @@ impl ValueIndex {
             || !self.equals_ic.is_empty()
             || !self.wildcards.is_empty()
             || !self.cidrs.is_empty();
+        self.plain_strings = !self.memo_strings && self.present.is_empty();
     }
 
     /// Appends every atom `leaf` satisfies to `out` (possibly with
