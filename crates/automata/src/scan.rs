@@ -140,7 +140,12 @@ impl<'a> Scanner<'a, '_> {
     #[inline(always)]
     fn text(&self, start: usize, end: usize) -> R<&'a str> {
         if let Some(t) = self.all {
-            return t.get(start..end).ok_or(Bail::Fallback);
+            // Two one-sided slicings: each inlines to a bounds and a
+            // boundary test, where `get(start..end)` is a call.
+            return t
+                .get(..end)
+                .and_then(|t| t.get(start..))
+                .ok_or(Bail::Fallback);
         }
         self.text_checked(start, end)
     }
