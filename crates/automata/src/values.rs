@@ -1508,6 +1508,59 @@ mod tests {
         assert_eq!(hits(&ix, ""), vec![2, 3]);
     }
 
+    /// SPEC.md §2.4: `string_may_hit` never rules out a value the lookup
+    /// finds atoms for, on a plain path (exact, prefix, suffix, an empty
+    /// prefix among them) and on paths it cannot judge (`exists`,
+    /// anything-but, ignore-case), and does rule out values of other
+    /// shapes on a plain one.
+    #[test]
+    fn spec_2_4_string_may_hit_keeps_every_hit() {
+        let values = [
+            "", "a", "ab", "0002014", "0002", "Polygon", "POLYGON", "x14", "14", "Q2", "0001Q2",
+            "NOWHERE 4", "nowhere 4", "\u{17f}t", "zzz",
+        ];
+        let plain = || {
+            let mut ix = ValueIndex::default();
+            ix.insert(&Matcher::Exact(Exact::String("Polygon".into())), 1);
+            ix.insert(&Matcher::Exact(Exact::String("NOWHERE 4".into())), 2);
+            ix.insert(&Matcher::Prefix("0001".into()), 3);
+            ix.insert(&Matcher::Suffix("Q2".into()), 4);
+            ix
+        };
+        let mut extra: Vec<(Option<Matcher>, bool)> = vec![
+            (None, true),
+            (Some(Matcher::Prefix(String::new())), true),
+            (Some(Matcher::Exists(true)), false),
+            (
+                Some(Matcher::AnythingBut(AnythingBut::Strings(vec!["zzz".into()]))),
+                false,
+            ),
+            (Some(Matcher::EqualsIgnoreCase("\u{17f}T".into())), false),
+        ];
+        for (m, filters) in extra.drain(..) {
+            let mut ix = plain();
+            if let Some(m) = &m {
+                ix.insert(m, 5);
+            }
+            ix.finish();
+            let mut ruled_out = 0;
+            for v in values {
+                let found = hits(&ix, v);
+                if !ix.string_may_hit(v.as_bytes()) {
+                    assert!(found.is_empty(), "{m:?}: {v:?} ruled out, hits {found:?}");
+                    ruled_out += 1;
+                }
+            }
+            if !filters {
+                assert_eq!(ruled_out, 0, "{m:?}");
+            } else if m.is_none() {
+                // "", "a", "ab", "POLYGON", "x14", "14", "zzz" and the others
+                // of no key's shape, first or last byte.
+                assert!(ruled_out >= 5, "{ruled_out}");
+            }
+        }
+    }
+
     #[test]
     fn key_filter_rejects_most_absent_keys() {
         let mut m = LenMap::default();
