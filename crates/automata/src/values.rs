@@ -741,10 +741,11 @@ impl ValueIndex {
         self.present.is_empty() && self.num_text.is_empty() && self.anything_but.is_empty()
     }
 
-    /// Whether string lookups here are worth remembering.
+    /// Whether string lookups here are worth remembering: costly ones
+    /// (see `memo_strings`), or exact-string hits.
     #[inline]
     pub(crate) fn memo_strings(&self) -> bool {
-        self.memo_strings
+        self.memo_strings || !self.strings.is_empty()
     }
 
     /// Whether string `b` may meet an atom here: `false` only when it
@@ -1215,7 +1216,8 @@ impl ValueIndex {
     /// `lookup` of a string: appends the atoms `s` meets to `out`, and
     /// says whether that took more than the cheap filters and one hash
     /// probe (a case key, a wildcard or CIDR test, an excluded-string
-    /// probe, excluded prefixes or suffixes): a result worth remembering.
+    /// probe, excluded prefixes or suffixes), or found an exact string: a
+    /// result worth remembering.
     pub(crate) fn lookup_string(
         &self,
         s: &str,
@@ -1236,9 +1238,13 @@ impl ValueIndex {
         out: &mut Vec<AtomId>,
     ) -> bool {
         let b = s.as_bytes();
+        // An exact hit is worth remembering too: the values that hit
+        // repeat (`"type": "Polygon"` on every event).
+        let mut exact_hit = false;
         if !self.strings.is_empty() && self.string_shapes.may_hit(b) {
             if let Some(a) = self.strings.get(s) {
                 out.extend_from_slice(a);
+                exact_hit = true;
             }
         }
         self.prefixes.prefixes_of(b, out);
@@ -1300,7 +1306,8 @@ impl ValueIndex {
                 }
             }
         }
-        let mut costly = need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
+        let mut costly =
+            exact_hit || need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
         self.wildcards.lookup(s, tmp, out);
         if !self.cidrs.is_empty() {
             if let Some(ip) = parse_ip(s) {
