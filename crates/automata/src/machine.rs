@@ -153,7 +153,8 @@ impl BigChildren {
             }
             if s.words == w
                 && s.len as usize == n
-                && (n <= WORD_KEY_MAX || self.long.get(s.long as usize).is_some_and(|k| **k == *key))
+                && (n <= WORD_KEY_MAX
+                    || self.long.get(s.long as usize).is_some_and(|k| **k == *key))
             {
                 return Some(s.child);
             }

@@ -1523,8 +1523,21 @@ mod tests {
     #[test]
     fn spec_2_4_string_may_hit_keeps_every_hit() {
         let values = [
-            "", "a", "ab", "0002014", "0002", "Polygon", "POLYGON", "x14", "14", "Q2", "0001Q2",
-            "NOWHERE 4", "nowhere 4", "\u{17f}t", "zzz",
+            "",
+            "a",
+            "ab",
+            "0002014",
+            "0002",
+            "Polygon",
+            "POLYGON",
+            "x14",
+            "14",
+            "Q2",
+            "0001Q2",
+            "NOWHERE 4",
+            "nowhere 4",
+            "\u{17f}t",
+            "zzz",
         ];
         let plain = || {
             let mut ix = ValueIndex::default();
@@ -1539,7 +1552,9 @@ mod tests {
             (Some(Matcher::Prefix(String::new())), true),
             (Some(Matcher::Exists(true)), false),
             (
-                Some(Matcher::AnythingBut(AnythingBut::Strings(vec!["zzz".into()]))),
+                Some(Matcher::AnythingBut(AnythingBut::Strings(vec![
+                    "zzz".into()
+                ]))),
                 false,
             ),
             (Some(Matcher::EqualsIgnoreCase("\u{17f}T".into())), false),

@@ -533,7 +533,9 @@ fn remembered_exact_hits_follow_the_values_and_the_machine() {
         m.add(&p(r));
     }
     let mut s = Scratch::new();
-    let values = ["Polygon", "Polygon", "Pentagon", "Polygon", "Polygox", "Pentagon", "Pentagon"];
+    let values = [
+        "Polygon", "Polygon", "Pentagon", "Polygon", "Polygox", "Pentagon", "Pentagon",
+    ];
     for t in values {
         let mut got = ids(&m, &mut s, &ev(t));
         got.sort_unstable();
