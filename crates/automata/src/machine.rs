@@ -56,31 +56,53 @@ fn half_at(b: &[u8], at: usize) -> u64 {
         .map_or(0, |c| u64::from(u32::from_le_bytes(*c)))
 }
 
-/// `a == b`, for short keys by overlapping words instead of a memcmp call.
+/// A key as two words that, with its length, identify a key of up to 16
+/// bytes exactly: overlapping words from both ends, overlapping halves
+/// for 4 to 7 bytes, the bytes themselves below that. Longer keys share
+/// their words with others of the same ends.
 #[inline(always)]
-fn same_key(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if (8..=16).contains(&n) {
-        word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8)
-    } else if (4..8).contains(&n) {
-        half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4)
+fn key_words(key: &[u8]) -> [u64; 2] {
+    let n = key.len();
+    if n >= 8 {
+        [word_at(key, 0), word_at(key, n - 8)]
+    } else if n >= 4 {
+        [half_at(key, 0), half_at(key, n - 4)]
     } else {
-        a == b
+        let mut w = 0u64;
+        for (i, &b) in key.iter().enumerate() {
+            w |= u64::from(b) << (8 * i);
+        }
+        [w, 0]
     }
 }
 
+/// Longest key a [`BigSlot`]'s words hold exactly.
+const WORD_KEY_MAX: usize = 16;
+
+/// A slot of [`BigChildren`]: the key's words and length in place, so a
+/// probe compares two words without reading the key elsewhere.
+#[derive(Debug, Clone, Copy)]
+struct BigSlot {
+    words: [u64; 2],
+    /// The key's length; `EMPTY_SLOT` for an empty slot.
+    len: u32,
+    child: u32,
+    /// For a key longer than `WORD_KEY_MAX`: its index in `long`.
+    long: u32,
+}
+
+const EMPTY_SLOT: u32 = u32::MAX;
+
 /// The children of a node with many (a thousand `OWNER_N` keys): an
-/// open-addressing table over a word-at-a-time hash of the key, each slot
-/// holding a tag of the hash and the child's entry, so a probe reads the
-/// key only when the tags agree. Kept at most half full.
+/// open-addressing table over a hash of the key's [`key_words`], each
+/// slot holding those words, so a probe of a key of up to 16 bytes reads
+/// nothing but the slot. Kept at most half full.
 #[derive(Debug, Clone)]
 struct BigChildren {
-    /// Per slot: `(tag, entry + 1)`, `0` for an empty slot.
-    slots: Vec<(u32, u32)>,
-    entries: Vec<(Box<[u8]>, u32)>,
+    slots: Vec<BigSlot>,
+    /// Keys longer than `WORD_KEY_MAX`, compared in full.
+    long: Vec<Box<[u8]>>,
+    count: usize,
     /// `64 - log2(slots.len())`.
     shift: u32,
     /// Per table: mixed into every hash, so no fixed set of keys collides
@@ -93,7 +115,8 @@ impl BigChildren {
         let seed = ahash::RandomState::new().hash_one(children.len()) | 1;
         let mut t = BigChildren {
             slots: Vec::new(),
-            entries: Vec::new(),
+            long: Vec::new(),
+            count: 0,
             shift: 64,
             seed,
         };
@@ -103,79 +126,87 @@ impl BigChildren {
         t
     }
 
-    /// A hash of every byte of `key`, eight at a time (the last word
-    /// overlapping the one before it; a short key as two overlapping
-    /// halves, or three bytes).
+    /// A hash of a key's words and length.
     #[inline(always)]
-    fn hash(&self, key: &[u8]) -> u64 {
+    fn hash(&self, w: [u64; 2], n: usize) -> u64 {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let n = key.len();
-        let mut h = self.seed ^ (n as u64).wrapping_mul(K);
-        let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
-        if n >= 8 {
-            let mut at = 0;
-            while at + 8 < n {
-                h = mix(h, word_at(key, at));
-                at += 8;
-            }
-            h = mix(h, word_at(key, n - 8));
-        } else if n >= 4 {
-            h = mix(h, half_at(key, 0) | half_at(key, n - 4) << 32);
-        } else if let (Some(&a), Some(&b), Some(&c)) = (key.first(), key.get(n / 2), key.last()) {
-            h = mix(h, u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16);
-        }
+        let [a, b] = w;
+        let h = (a ^ self.seed).wrapping_mul(K).rotate_left(29) ^ b ^ (n as u64);
         h.wrapping_mul(K)
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 
     #[inline]
     fn get(&self, key: &[u8]) -> Option<u32> {
-        let h = self.hash(key);
-        let tag = h as u32;
+        let n = key.len();
+        let w = key_words(key);
+        let h = self.hash(w, n);
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = (h >> self.shift) as usize;
         loop {
-            let &(t, e) = self.slots.get(i)?;
-            if e == 0 {
+            let s = self.slots.get(i)?;
+            if s.len == EMPTY_SLOT {
                 return None;
             }
-            if t == tag {
-                if let Some((k, c)) = self.entries.get(e as usize - 1) {
-                    if same_key(k, key) {
-                        return Some(*c);
-                    }
-                }
+            if s.words == w
+                && s.len as usize == n
+                && (n <= WORD_KEY_MAX
+                    || self.long.get(s.long as usize).is_some_and(|k| **k == *key))
+            {
+                return Some(s.child);
             }
             i = (i + 1) & mask;
         }
     }
 
     fn insert(&mut self, key: &[u8], child: u32) {
-        if (self.entries.len() + 1) * 2 > self.slots.len() {
-            let n = ((self.entries.len() + 1) * 4).next_power_of_two().max(16);
-            self.slots = vec![(0, 0); n];
+        if (self.count + 1) * 2 > self.slots.len() {
+            let n = ((self.count + 1) * 4).next_power_of_two().max(16);
+            let old = std::mem::replace(
+                &mut self.slots,
+                vec![
+                    BigSlot {
+                        words: [0, 0],
+                        len: EMPTY_SLOT,
+                        child: 0,
+                        long: 0,
+                    };
+                    n
+                ],
+            );
             self.shift = 64 - n.trailing_zeros();
-            let entries = std::mem::take(&mut self.entries);
-            for (k, c) in entries {
-                self.place(k, c);
+            for s in old {
+                if s.len != EMPTY_SLOT {
+                    self.place(s);
+                }
             }
         }
-        self.place(key.into(), child);
+        let long = if key.len() > WORD_KEY_MAX {
+            self.long.push(key.into());
+            (self.long.len() - 1) as u32
+        } else {
+            0
+        };
+        self.place(BigSlot {
+            words: key_words(key),
+            len: key.len() as u32,
+            child,
+            long,
+        });
+        self.count += 1;
     }
 
-    /// Adds an entry to a table with room for it.
-    fn place(&mut self, key: Box<[u8]>, child: u32) {
-        let h = self.hash(&key);
+    /// Adds a slot to a table with room for it.
+    fn place(&mut self, slot: BigSlot) {
+        let h = self.hash(slot.words, slot.len as usize);
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = (h >> self.shift) as usize;
-        self.entries.push((key, child));
-        let e = self.entries.len() as u32;
-        while let Some(slot) = self.slots.get_mut(i) {
-            if slot.1 == 0 {
-                *slot = (h as u32, e);
+        while let Some(s) = self.slots.get_mut(i) {
+            if s.len == EMPTY_SLOT {
+                *s = slot;
                 return;
             }
             i = (i + 1) & mask;
@@ -183,12 +214,8 @@ impl BigChildren {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 8
-            + self
-                .entries
-                .iter()
-                .map(|(k, _)| k.len() + 24)
-                .sum::<usize>()
+        self.slots.capacity() * std::mem::size_of::<BigSlot>()
+            + self.long.iter().map(|k| k.len() + 16).sum::<usize>()
     }
 }
 
@@ -1054,6 +1081,17 @@ impl Machine {
                 s.paths_seen += 1;
             }
         }
+        // A string that meets no atom, on a path without absence or kept
+        // conditions, leaves no record: ruled out here by the index's
+        // filters, without the lookup's call.
+        if let LeafRef::Str(v) = leaf {
+            if info.absence_conds == 0
+                && info.nontrigger == 0
+                && !info.index.string_may_hit(v.as_bytes())
+            {
+                return;
+            }
+        }
         if let LeafRef::RawNum(text, shape) = leaf {
             if info.absence_conds == 0
                 && info.nontrigger == 0
@@ -1832,5 +1870,52 @@ mod tests {
         }
         assert_eq!(node.child(b"OWNER_3000"), None);
         assert_eq!(node.child(b"abc"), None);
+    }
+
+    /// SPEC.md §1.3: keys the big-node table holds as words (NUL bytes,
+    /// which a zero-padded word would also hold; lengths 1 to 24 around
+    /// the 16-byte limit, sharing both end words past it) are told apart
+    /// exactly.
+    #[test]
+    fn big_children_tell_apart_keys_of_equal_words() {
+        let mut keys: Vec<Vec<u8>> = vec![
+            b"\0".to_vec(),
+            b"\0\0".to_vec(),
+            b"\0\0\0".to_vec(),
+            b"a\0".to_vec(),
+            b"\0a".to_vec(),
+            b"abc\0".to_vec(),
+            b"abcd\0\0\0\0".to_vec(),
+        ];
+        for len in 1..=24usize {
+            for mid in [b'm', b'n'] {
+                let mut k = vec![b'k'; len];
+                if let Some(c) = k.get_mut(len / 2) {
+                    *c = mid;
+                }
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        let mut node = Node::default();
+        for (id, k) in keys.iter().enumerate() {
+            node.add_child(k, id as u32);
+        }
+        assert!(node.big.is_some());
+        for (id, k) in keys.iter().enumerate() {
+            assert_eq!(node.child(k), Some(id as u32), "{k:?}");
+        }
+        // The same words, not the same key.
+        assert_eq!(node.child(b""), None);
+        assert_eq!(node.child(b"a"), None);
+        assert_eq!(node.child(b"abc"), None);
+        assert_eq!(node.child(b"abcd\0\0\0"), None);
+        let mut other = vec![b'k'; 20];
+        other[10] = b'o';
+        assert_eq!(node.child(&other), None);
+        other[10] = b'm';
+        other[9] = b'm';
+        assert_eq!(node.child(&other), None);
     }
 }

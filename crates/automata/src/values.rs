@@ -715,6 +715,11 @@ pub(crate) struct ValueIndex {
     /// `Scratch::str_memo`): ignore-case, wildcard, anything-but or CIDR
     /// atoms. Set by `finish`.
     memo_strings: bool,
+    /// Whether every atom a string meets here comes from `strings`,
+    /// `prefixes` or `suffixes` (no `exists`, anything-but, ignore-case,
+    /// wildcard or CIDR atoms), so [`string_may_hit`](Self::string_may_hit)
+    /// can rule a value out. Set by `finish`.
+    plain_strings: bool,
 }
 
 impl ValueIndex {
@@ -736,10 +741,23 @@ impl ValueIndex {
         self.present.is_empty() && self.num_text.is_empty() && self.anything_but.is_empty()
     }
 
-    /// Whether string lookups here are worth remembering.
+    /// Whether string lookups here are worth remembering: costly ones
+    /// (see `memo_strings`), or exact-string hits.
     #[inline]
     pub(crate) fn memo_strings(&self) -> bool {
-        self.memo_strings
+        self.memo_strings || !self.strings.is_empty()
+    }
+
+    /// Whether string `b` may meet an atom here: `false` only when it
+    /// certainly meets none (its shape is in no exact key's, its first
+    /// byte in no prefix's, its last in no suffix's). The check the
+    /// lookup itself starts with, without the call.
+    #[inline(always)]
+    pub(crate) fn string_may_hit(&self, b: &[u8]) -> bool {
+        !self.plain_strings
+            || self.string_shapes.may_hit(b)
+            || (!self.prefixes.lens.is_empty() && self.prefixes.firsts.may_hit(b.first().copied()))
+            || (!self.suffixes.lens.is_empty() && self.suffixes.lasts.may_hit(b.last().copied()))
     }
 
     /// Whether the path has atoms at all.
@@ -944,6 +962,7 @@ impl ValueIndex {
             || !self.equals_ic.is_empty()
             || !self.wildcards.is_empty()
             || !self.cidrs.is_empty();
+        self.plain_strings = !self.memo_strings && self.present.is_empty();
     }
 
     /// Appends every atom `leaf` satisfies to `out` (possibly with
@@ -1197,7 +1216,8 @@ impl ValueIndex {
     /// `lookup` of a string: appends the atoms `s` meets to `out`, and
     /// says whether that took more than the cheap filters and one hash
     /// probe (a case key, a wildcard or CIDR test, an excluded-string
-    /// probe, excluded prefixes or suffixes): a result worth remembering.
+    /// probe, excluded prefixes or suffixes), or found an exact string: a
+    /// result worth remembering.
     pub(crate) fn lookup_string(
         &self,
         s: &str,
@@ -1218,9 +1238,13 @@ impl ValueIndex {
         out: &mut Vec<AtomId>,
     ) -> bool {
         let b = s.as_bytes();
+        // An exact hit is worth remembering too: the values that hit
+        // repeat (`"type": "Polygon"` on every event).
+        let mut exact_hit = false;
         if !self.strings.is_empty() && self.string_shapes.may_hit(b) {
             if let Some(a) = self.strings.get(s) {
                 out.extend_from_slice(a);
+                exact_hit = true;
             }
         }
         self.prefixes.prefixes_of(b, out);
@@ -1282,7 +1306,8 @@ impl ValueIndex {
                 }
             }
         }
-        let mut costly = need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
+        let mut costly =
+            exact_hit || need_key || !self.wildcards.is_empty() || !self.cidrs.is_empty();
         self.wildcards.lookup(s, tmp, out);
         if !self.cidrs.is_empty() {
             if let Some(ip) = parse_ip(s) {
@@ -1488,6 +1513,74 @@ mod tests {
         assert_eq!(hits(&ix, "FULTAN"), vec![2, 3]);
         assert_eq!(hits(&ix, "fulton"), vec![2, 3]);
         assert_eq!(hits(&ix, ""), vec![2, 3]);
+    }
+
+    /// SPEC.md §2.4: `string_may_hit` never rules out a value the lookup
+    /// finds atoms for, on a plain path (exact, prefix, suffix, an empty
+    /// prefix among them) and on paths it cannot judge (`exists`,
+    /// anything-but, ignore-case), and does rule out values of other
+    /// shapes on a plain one.
+    #[test]
+    fn spec_2_4_string_may_hit_keeps_every_hit() {
+        let values = [
+            "",
+            "a",
+            "ab",
+            "0002014",
+            "0002",
+            "Polygon",
+            "POLYGON",
+            "x14",
+            "14",
+            "Q2",
+            "0001Q2",
+            "NOWHERE 4",
+            "nowhere 4",
+            "\u{17f}t",
+            "zzz",
+        ];
+        let plain = || {
+            let mut ix = ValueIndex::default();
+            ix.insert(&Matcher::Exact(Exact::String("Polygon".into())), 1);
+            ix.insert(&Matcher::Exact(Exact::String("NOWHERE 4".into())), 2);
+            ix.insert(&Matcher::Prefix("0001".into()), 3);
+            ix.insert(&Matcher::Suffix("Q2".into()), 4);
+            ix
+        };
+        let mut extra: Vec<(Option<Matcher>, bool)> = vec![
+            (None, true),
+            (Some(Matcher::Prefix(String::new())), true),
+            (Some(Matcher::Exists(true)), false),
+            (
+                Some(Matcher::AnythingBut(AnythingBut::Strings(vec![
+                    "zzz".into()
+                ]))),
+                false,
+            ),
+            (Some(Matcher::EqualsIgnoreCase("\u{17f}T".into())), false),
+        ];
+        for (m, filters) in extra.drain(..) {
+            let mut ix = plain();
+            if let Some(m) = &m {
+                ix.insert(m, 5);
+            }
+            ix.finish();
+            let mut ruled_out = 0;
+            for v in values {
+                let found = hits(&ix, v);
+                if !ix.string_may_hit(v.as_bytes()) {
+                    assert!(found.is_empty(), "{m:?}: {v:?} ruled out, hits {found:?}");
+                    ruled_out += 1;
+                }
+            }
+            if !filters {
+                assert_eq!(ruled_out, 0, "{m:?}");
+            } else if m.is_none() {
+                // "", "a", "ab", "POLYGON", "x14", "14", "zzz" and the others
+                // of no key's shape, first or last byte.
+                assert!(ruled_out >= 5, "{ruled_out}");
+            }
+        }
     }
 
     #[test]

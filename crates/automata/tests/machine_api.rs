@@ -504,3 +504,56 @@ fn remembered_string_lookups_follow_the_machine() {
     assert_eq!(ids(&a, &mut s, &ev("Polygon")), vec![r]);
     assert_eq!(ids(&a, &mut s, &ev("Polygonx")), vec![0, 1]);
 }
+
+/// SPEC.md §2.2: exact-string hits are remembered per path like costly
+/// lookups: a repeated value, a value sharing its shape, a rule added or
+/// deleted between two events with the same value, and a path whose
+/// rules also read absence all agree with the reference.
+#[test]
+fn remembered_exact_hits_follow_the_values_and_the_machine() {
+    let ev = |t: &str| format!(r#"{{"type": "{t}", "n": "{t}"}}"#);
+    let naive = |m: &[String], e: &str| -> Vec<u32> {
+        let flat = evmatch_event::flatten(&evmatch_event::parse(e.as_bytes()).unwrap()).unwrap();
+        m.iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                evmatch_automata::naive::pattern_matches(&p(t), &flat, &Config::default())
+            })
+            .map(|(i, _)| i as u32)
+            .collect()
+    };
+    let mut rules: Vec<String> = vec![
+        r#"{"type": ["Polygon"]}"#.into(),
+        r#"{"type": ["Polygon"], "n": ["Polygon"]}"#.into(),
+        r#"{"type": ["Pentagon"]}"#.into(),
+        r#"{"n": ["Pentagon"], "type": [{"exists": false}]}"#.into(),
+    ];
+    let mut m = Machine::new(Config::default());
+    for r in &rules {
+        m.add(&p(r));
+    }
+    let mut s = Scratch::new();
+    let values = [
+        "Polygon", "Polygon", "Pentagon", "Polygon", "Polygox", "Pentagon", "Pentagon",
+    ];
+    for t in values {
+        let mut got = ids(&m, &mut s, &ev(t));
+        got.sort_unstable();
+        assert_eq!(got, naive(&rules, &ev(t)), "{t}");
+    }
+    // Rule 0 is Polygon, rule 1 needs both fields.
+    assert_eq!(ids(&m, &mut s, &ev("Polygon")).len(), 2);
+    // A rule on the remembered value, added and deleted between events.
+    let extra = r#"{"type": ["Polygon", "Hexagon"], "n": ["Polygon"]}"#.to_string();
+    let r = m.add(&p(&extra));
+    rules.push(extra);
+    let mut got = ids(&m, &mut s, &ev("Polygon"));
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1, r]);
+    assert!(m.delete(r));
+    rules.pop();
+    let mut got = ids(&m, &mut s, &ev("Polygon"));
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1]);
+    assert_eq!(ids(&m, &mut s, &ev("Hexagon")), Vec::<u32>::new());
+}
