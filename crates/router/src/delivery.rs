@@ -1215,6 +1215,12 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
             let mut st = lock(&slot.state);
             if st.delivered.len() + done.len() <= done_cap {
                 st.delivered.append(&mut done);
+            } else if !done.is_empty() {
+                // No room to hand them over: free them now, outside the
+                // lock, rather than keep them while this thread waits.
+                drop(st);
+                done.clear();
+                st = lock(&slot.state);
             }
             loop {
                 let expired = shared.drain_expired.load(Ordering::SeqCst);
@@ -1312,8 +1318,6 @@ fn worker(shared: &Shared, index: usize, seed: u64) {
                 st.idle_workers -= 1;
             }
         }
-        // What did not fit is freed here.
-        done.clear();
         for (job, f) in failed.drain(..) {
             shared.give_up(slot, &job, &f);
         }
