@@ -251,7 +251,7 @@ struct Facts {
     /// The event's `time`: the ingestion time of transformers.
     time: Option<String>,
     /// The event part of the idempotency keys.
-    key: String,
+    key: EventKey,
     /// The compact form, when some delivery sends the whole event.
     whole: Option<Arc<str>>,
 }
@@ -291,7 +291,7 @@ impl EventInfo {
                 || {
                     let text = display_text(&self.raw);
                     Facts {
-                        key: hash_key(&text),
+                        key: EventKey::hash_of(&text),
                         whole: self.whole_wanted.then(|| Arc::clone(&text)),
                         text,
                         id: None,
@@ -327,17 +327,65 @@ fn display_text(event_text: &str) -> Arc<str> {
 }
 
 /// `h64-` and the stable hash of the event text.
+#[cfg(test)]
 fn hash_key(text: &str) -> String {
-    // As `format!("h64-{:016x}", hash)`, without the formatting machinery.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let h = stable_hash(text.as_bytes());
-    let mut key = String::with_capacity(20);
-    key.push_str("h64-");
-    for k in (0..16).rev() {
-        let nibble = ((h >> (4 * k)) & 15) as usize;
-        key.push(char::from(HEX.get(nibble).copied().unwrap_or(b'0')));
+    EventKey::hash_of(text).as_str().to_string()
+}
+
+/// The event part of the idempotency keys. Short ones (every `h64-` key,
+/// most ids) are kept inline: the record of an event is made on a
+/// delivery thread and freed on the matching thread, and a heap key
+/// would be one more allocation there and one more free of another
+/// thread's memory (which takes that thread's allocator lock) here.
+#[derive(Debug)]
+enum EventKey {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<str>),
+}
+
+/// The longest key kept inline (a UUID is 36 bytes).
+const INLINE_KEY: usize = 46;
+
+impl EventKey {
+    fn new(key: &str) -> EventKey {
+        let mut bytes = [0u8; INLINE_KEY];
+        match (bytes.get_mut(..key.len()), u8::try_from(key.len())) {
+            (Some(b), Ok(len)) => {
+                b.copy_from_slice(key.as_bytes());
+                EventKey::Inline { len, bytes }
+            }
+            _ => EventKey::Heap(Box::from(key)),
+        }
     }
-    key
+
+    /// `h64-` and the stable hash of the event text: as
+    /// `format!("h64-{:016x}", hash)`, without the formatting machinery.
+    fn hash_of(text: &str) -> EventKey {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let h = stable_hash(text.as_bytes());
+        let mut bytes = [0u8; INLINE_KEY];
+        let (head, digits) = bytes.split_at_mut(4);
+        head.copy_from_slice(b"h64-");
+        for (k, d) in digits.iter_mut().take(16).enumerate() {
+            let nibble = ((h >> (4 * (15 - k))) & 15) as usize;
+            *d = HEX.get(nibble).copied().unwrap_or(b'0');
+        }
+        EventKey::Inline { len: 20, bytes }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            EventKey::Inline { len, bytes } => {
+                let b = bytes.get(..usize::from(*len)).unwrap_or(&[]);
+                // SAFETY: `len` bytes of `bytes` were copied from a `str`
+                // whole (`new`) or are ASCII (`hash_of`), and are never
+                // changed: UTF-8. (Checking it cost as much as the
+                // allocation this saves: the key is read per delivery.)
+                unsafe { std::str::from_utf8_unchecked(b) }
+            }
+            EventKey::Heap(k) => k,
+        }
+    }
 }
 
 /// The facts of an event (and its tree when `needs_tree`), or `None` when
@@ -398,8 +446,8 @@ impl Facts {
     /// `top` and compact form `whole`.
     fn of(text: Arc<str>, top: Top, whole: Option<Arc<str>>) -> Facts {
         let key = match &top.id {
-            Some(id) => percent(id),
-            None => hash_key(&text),
+            Some(id) => EventKey::new(&percent(id)),
+            None => EventKey::hash_of(&text),
         };
         Facts {
             text,
@@ -426,7 +474,7 @@ impl Job {
     /// The event part of the idempotency key (the whole key is this,
     /// `/`, the rule and `/`, the target: [`Router::idempotency_key`]).
     pub fn event_key(&self) -> &str {
-        &self.event.facts().key
+        self.event.facts().key.as_str()
     }
 
     /// Index of the target (in the order of [`RouterBuilder::add_target`]).
@@ -858,8 +906,8 @@ impl Router {
         let t = event_text.trim_matches(JSON_WS);
         let text: Arc<str> = Arc::from(t.replace(['\n', '\r'], " "));
         let key = match event_id {
-            Some(id) => percent(id),
-            None => hash_key(&text),
+            Some(id) => EventKey::new(&percent(id)),
+            None => EventKey::hash_of(&text),
         };
         let info = Arc::new(EventInfo::ready(
             Facts {
@@ -1165,7 +1213,7 @@ impl Shared {
         field(
             &mut o,
             "idempotency_key",
-            &format!("{}{}", facts.key, slot.key_suffix),
+            &format!("{}{}", facts.key.as_str(), slot.key_suffix),
         );
         field(&mut o, "rule", &slot.rule_name);
         field(&mut o, "target", &slot.target.id);
@@ -2803,6 +2851,57 @@ mod tests {
         assert!(router.prepare_valid(r#" {"a": "#, &[0], Instant::now(), &mut jobs));
         assert_eq!(jobs[0].body().ok(), Some(r#"{"a":"#));
         assert_eq!(jobs[0].event_key(), hash_key(r#"{"a":"#));
+    }
+
+    #[test]
+    fn event_keys_inline_or_not_read_back_as_made() {
+        for id in [
+            String::new(),
+            "a".into(),
+            "x".repeat(INLINE_KEY - 1),
+            "x".repeat(INLINE_KEY),
+            "x".repeat(INLINE_KEY + 1),
+            "x".repeat(300),
+            "é".repeat(INLINE_KEY / 2),
+            format!("{}é", "x".repeat(INLINE_KEY - 2)),
+        ] {
+            let k = EventKey::new(&id);
+            assert_eq!(k.as_str(), id);
+            assert_eq!(
+                matches!(k, EventKey::Inline { .. }),
+                id.len() <= INLINE_KEY,
+                "{id}"
+            );
+        }
+        assert_eq!(
+            EventKey::hash_of("{\"source\":\"a\"}").as_str(),
+            "h64-74de58eae53df493"
+        );
+        // Through the router: ids short and long, percent-encoded, and
+        // the hash of an id-less event.
+        let router = whole_and_constant();
+        for (event, key) in [
+            (r#"{"id":"abc/d"}"#.to_string(), "abc%2Fd".to_string()),
+            (
+                format!(r#"{{"id":"{}"}}"#, "é".repeat(40)),
+                "%C3%A9".repeat(40),
+            ),
+            (r#"{"a":1}"#.to_string(), hash_key(r#"{"a":1}"#)),
+        ] {
+            for valid in [false, true] {
+                let mut jobs = Vec::new();
+                if valid {
+                    router.prepare_valid(&event, &[0], Instant::now(), &mut jobs);
+                } else {
+                    router.prepare(&event, &[0], Instant::now(), &mut jobs);
+                }
+                assert_eq!(jobs[0].event_key(), key, "{event}");
+                assert_eq!(
+                    router.idempotency_key(&jobs[0]),
+                    format!("{key}{}", router.shared.slots[0].key_suffix)
+                );
+            }
+        }
     }
 
     #[test]
