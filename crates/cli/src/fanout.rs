@@ -122,7 +122,9 @@ pub struct FanoutArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub target_concurrency: usize,
 
-    /// Deliveries waiting per subscription before reading pauses
+    /// Deliveries waiting per subscription before reading pauses (smaller
+    /// than `evmatch RULES`'s 4096: a topic may have thousands of
+    /// subscriptions, each with its own queue)
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub queue_capacity: usize,
 

@@ -91,7 +91,7 @@ pub struct RouteArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 1024,
+        default_value_t = 4096,
         help_heading = "Router (RULES with Targets)"
     )]
     pub queue_capacity: usize,

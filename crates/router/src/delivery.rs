@@ -53,7 +53,9 @@ pub struct RouterConfig {
     /// Delivery threads per target (targets may ask for fewer). Default 4.
     pub concurrency: usize,
     /// Deliveries waiting per target (queued plus waiting for a retry)
-    /// before [`Router::submit`] blocks. Default 1,024.
+    /// before [`Router::submit`] blocks. Default 4,096 (a 1 MiB block of
+    /// CityLots events makes about 1,000 deliveries per target; a queue of
+    /// about one block made the reader wait on every block).
     pub queue_capacity: usize,
     /// First backoff step. Default 1 s.
     pub retry_base: Duration,
@@ -68,7 +70,7 @@ impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
             concurrency: 4,
-            queue_capacity: 1024,
+            queue_capacity: 4096,
             retry_base: Duration::from_secs(1),
             retry_cap: Duration::from_secs(300),
             jitter: true,
