@@ -388,35 +388,35 @@ impl Deliver for ExecTarget {
                 format!("cannot run {}: {e}", self.command),
             )
         })?;
-        let stdin = child.stdin.take();
         let deadline = Instant::now() + self.timeout;
-        let status = std::thread::scope(|scope| {
-            if let Some(mut stdin) = stdin {
-                // Written from another thread: a command that does not read
-                // its input cannot block the timeout. Not reading it is not
-                // a failure.
-                scope.spawn(move || {
-                    let _ = stdin
-                        .write_all(d.body.as_bytes())
-                        .and_then(|()| stdin.write_all(b"\n"));
-                });
+        // The body and a newline go to the command's stdin a pipe-full at a
+        // time between looks at the command, from this thread: a command
+        // that does not read its input cannot block the timeout, and once
+        // the shell has exited its pipe is closed even if a background
+        // child of it holds the other end without reading. Not reading the
+        // input is not a failure.
+        let mut input = Input::new(child.stdin.take(), [d.body.as_bytes(), b"\n"]);
+        let mut nap = Duration::from_millis(1);
+        let status = loop {
+            input.feed();
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(Some(status)),
+                Ok(None) => {}
+                Err(e) => break Err(e),
             }
-            let mut nap = Duration::from_millis(1);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => return Ok(Some(status)),
-                    Ok(None) => {}
-                    Err(e) => return Err(e),
-                }
-                let now = Instant::now();
-                if now >= deadline {
-                    kill_group(&mut child);
-                    return Ok(None);
-                }
-                std::thread::sleep(nap.min(deadline - now));
-                nap = (nap * 2).min(Duration::from_millis(50));
+            let now = Instant::now();
+            if now >= deadline {
+                kill_group(&mut child);
+                break Ok(None);
             }
-        });
+            if input.pending() {
+                // Keep the pipe fed.
+                nap = Duration::from_millis(1);
+            }
+            std::thread::sleep(nap.min(deadline - now));
+            nap = (nap * 2).min(Duration::from_millis(50));
+        };
+        drop(input);
         match status {
             Ok(Some(status)) if status.success() => Ok(()),
             Ok(Some(status)) => Err(DeliveryError::transient(
@@ -435,6 +435,80 @@ impl Deliver for ExecTarget {
                 ErrorCode::Other,
                 format!("{}: {e}", self.command),
             )),
+        }
+    }
+}
+
+/// What is left to write to an `exec:` command's stdin. On Unix the pipe
+/// is non-blocking, so [`Input::feed`] writes what fits and returns; where
+/// it cannot be made so, `feed` blocks until everything is written.
+struct Input<'a> {
+    stdin: Option<std::process::ChildStdin>,
+    parts: [&'a [u8]; 2],
+    /// The part being written and how much of it is written.
+    part: usize,
+    offset: usize,
+}
+
+impl<'a> Input<'a> {
+    fn new(stdin: Option<std::process::ChildStdin>, parts: [&'a [u8]; 2]) -> Input<'a> {
+        #[cfg(unix)]
+        if let Some(s) = &stdin {
+            use std::os::unix::io::AsRawFd;
+            let fd = s.as_raw_fd();
+            // SAFETY: fcntl(2) on a pipe descriptor this process owns (the
+            // `ChildStdin` outlives both calls); only the status flags change.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+                }
+            }
+        }
+        Input {
+            stdin,
+            parts,
+            part: 0,
+            offset: 0,
+        }
+    }
+
+    /// Whether some of the input is still to be written.
+    fn pending(&self) -> bool {
+        self.stdin.is_some()
+    }
+
+    /// Writes what the pipe takes now; closes it when everything is
+    /// written or the command cannot take more (it exited or closed it).
+    fn feed(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        loop {
+            let Some(part) = self.parts.get(self.part) else {
+                self.stdin = None;
+                return;
+            };
+            let rest = part.get(self.offset..).unwrap_or(&[]);
+            if rest.is_empty() {
+                self.part += 1;
+                self.offset = 0;
+                continue;
+            }
+            match stdin.write(rest) {
+                Ok(0) => {
+                    self.stdin = None;
+                    return;
+                }
+                Ok(n) => self.offset += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    // EPIPE: nobody reads it any more.
+                    self.stdin = None;
+                    return;
+                }
+            }
         }
     }
 }
@@ -628,6 +702,28 @@ mod tests {
         let t = builtin(&Endpoint::Exec("sleep 5".into()), &[], &o).unwrap();
         let e = t.deliver(&d(&big, false)).unwrap_err();
         assert_eq!(e.code.as_str(), "TIMEOUT");
+        // A shell that exits while a background child of it holds its
+        // stdin without reading: delivered when the shell exits, not when
+        // the child does (the body is larger than a pipe's buffer). The
+        // child gets the pipe through fd 3, since sh gives background
+        // jobs /dev/null as their stdin.
+        let slow = SinkOptions {
+            exec_timeout: Duration::from_secs(20),
+            ..SinkOptions::default()
+        };
+        let t = builtin(
+            &Endpoint::Exec("exec 3<&0; sleep 8 <&3 & exit 0".into()),
+            &[],
+            &slow,
+        )
+        .unwrap();
+        let start = Instant::now();
+        assert!(t.deliver(&d(&big, false)).is_ok());
+        assert!(
+            start.elapsed() < Duration::from_secs(6),
+            "waited for the background child: {:?}",
+            start.elapsed()
+        );
         // Quick commands are unaffected; a failure is not a timeout.
         let t = builtin(&Endpoint::Exec("cat >/dev/null".into()), &[], &o).unwrap();
         assert!(t.deliver(&d(&big, false)).is_ok());
