@@ -20,6 +20,18 @@ fn ids(m: &Machine, s: &mut Scratch, ev: &str) -> Vec<u32> {
     out
 }
 
+/// The reference matcher's answer: the indexes of the `patterns` that
+/// match `ev`, in order.
+fn reference_ids(patterns: &[evmatch_pattern::Pattern], ev: &str, cfg: &Config) -> Vec<u32> {
+    let flat = evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
+    patterns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, cfg))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
 #[test]
 fn machine_is_send_and_sync_and_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -180,14 +192,11 @@ fn assert_agrees_with_reference(patterns: &[impl AsRef<str>], events: &[String],
     }
     let mut s = Scratch::new();
     for ev in events {
-        let flat = evmatch_event::flatten(&evmatch_event::parse(ev.as_bytes()).unwrap()).unwrap();
-        let want: Vec<u32> = compiled
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| evmatch_automata::naive::pattern_matches(c, &flat, &cfg))
-            .map(|(i, _)| i as u32)
-            .collect();
-        assert_eq!(ids(&m, &mut s, ev), want, "{ev}");
+        assert_eq!(
+            ids(&m, &mut s, ev),
+            reference_ids(&compiled, ev, &cfg),
+            "{ev}"
+        );
     }
 }
 
@@ -459,14 +468,8 @@ fn settled_numeric_gaps_are_passed_over_only_within_one_event() {
 fn remembered_string_lookups_follow_the_machine() {
     let ev = |t: &str| format!(r#"{{"type": "{t}", "n": "{t}"}}"#);
     let naive = |m: &[&str], e: &str| -> Vec<u32> {
-        let flat = evmatch_event::flatten(&evmatch_event::parse(e.as_bytes()).unwrap()).unwrap();
-        m.iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                evmatch_automata::naive::pattern_matches(&p(t), &flat, &Config::default())
-            })
-            .map(|(i, _)| i as u32)
-            .collect()
+        let compiled: Vec<_> = m.iter().map(|t| p(t)).collect();
+        reference_ids(&compiled, e, &Config::default())
     };
     let mut a_rules = vec![
         r#"{"type": [{"anything-but": ["Polygon"]}]}"#,
@@ -513,14 +516,8 @@ fn remembered_string_lookups_follow_the_machine() {
 fn remembered_exact_hits_follow_the_values_and_the_machine() {
     let ev = |t: &str| format!(r#"{{"type": "{t}", "n": "{t}"}}"#);
     let naive = |m: &[String], e: &str| -> Vec<u32> {
-        let flat = evmatch_event::flatten(&evmatch_event::parse(e.as_bytes()).unwrap()).unwrap();
-        m.iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                evmatch_automata::naive::pattern_matches(&p(t), &flat, &Config::default())
-            })
-            .map(|(i, _)| i as u32)
-            .collect()
+        let compiled: Vec<_> = m.iter().map(|t| p(t)).collect();
+        reference_ids(&compiled, e, &Config::default())
     };
     let mut rules: Vec<String> = vec![
         r#"{"type": ["Polygon"]}"#.into(),
